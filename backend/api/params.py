@@ -1,0 +1,83 @@
+"""Serializers that validate query parameters; their errors become 400s with a field."""
+from datetime import UTC, datetime
+
+from rest_framework import serializers
+
+from alerts.models import Alert
+from devices.models import Device
+from telemetry.payload import DEVICE_ID_PATTERN
+from telemetry.windows import parse_window
+
+TELEMETRY_MAX_LIMIT = 10_000
+ALERTS_MAX_LIMIT = 1_000
+
+
+class DeviceIdField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=64, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not DEVICE_ID_PATTERN.fullmatch(value):
+            raise serializers.ValidationError("not a valid device id")
+        return value
+
+
+class TimestampField(serializers.Field):
+    """ISO 8601 (UTC when no zone is given) or epoch milliseconds."""
+
+    default_error_messages = {"invalid": "must be an ISO 8601 timestamp or epoch milliseconds"}
+
+    def to_internal_value(self, data):
+        text = str(data).strip()
+        try:
+            if text.lstrip("-").isdigit():
+                return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+            parsed = datetime.fromisoformat(text)
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        except (ValueError, OverflowError, OSError):
+            self.fail("invalid")
+
+
+class WindowField(serializers.CharField):
+    """A window like `5m`, `24h`, `7d` (at most 30d), as a timedelta."""
+
+    def to_internal_value(self, data):
+        try:
+            return parse_window(super().to_internal_value(data))
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from None
+
+
+class UpperChoiceField(serializers.ChoiceField):
+    """A choice matched without regard to case."""
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(str(data).upper())
+
+
+class DeviceListParams(serializers.Serializer):
+    status = UpperChoiceField(choices=Device.Status.choices, required=False)
+
+
+class TelemetryParams(serializers.Serializer):
+    deviceId = DeviceIdField()
+    limit = serializers.IntegerField(min_value=1, max_value=TELEMETRY_MAX_LIMIT, default=100)
+    since = TimestampField(required=False)
+    until = TimestampField(required=False)
+
+    def validate(self, attrs):
+        if "since" in attrs and "until" in attrs and attrs["since"] > attrs["until"]:
+            raise serializers.ValidationError({"since": "since is after until"})
+        return attrs
+
+
+class StatsParams(serializers.Serializer):
+    deviceId = DeviceIdField()
+    window = WindowField()
+
+
+class AlertParams(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=ALERTS_MAX_LIMIT, default=50)
+    deviceId = DeviceIdField(required=False)
+    alert_type = UpperChoiceField(choices=Alert.Type.choices, required=False)

@@ -1,0 +1,57 @@
+"""Response shapes of the API (DESIGN.md, "REST API")."""
+from rest_framework import serializers
+
+from common.timefmt import iso_utc
+
+
+class UtcDateTimeField(serializers.DateTimeField):
+    def to_representation(self, value):
+        return None if value is None else iso_utc(value)
+
+
+class LatestReadingSerializer(serializers.Serializer):
+    ts = UtcDateTimeField()
+    temperature = serializers.FloatField(allow_null=True)
+    humidity = serializers.FloatField(allow_null=True)
+
+
+class DeviceSerializer(serializers.Serializer):
+    device_id = serializers.CharField()
+    status = serializers.CharField()
+    last_seen = UtcDateTimeField(allow_null=True)
+    name = serializers.CharField()
+    device_type = serializers.CharField()
+    location = serializers.CharField()
+    latest = LatestReadingSerializer(allow_null=True)
+
+
+class TelemetrySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    device_id = serializers.CharField()
+    ts = UtcDateTimeField()
+    temperature = serializers.FloatField(allow_null=True)
+    humidity = serializers.FloatField(allow_null=True)
+
+
+class WindowStatsSerializer(serializers.Serializer):
+    device_id = serializers.CharField()
+    window = serializers.CharField()
+    avg_temperature = serializers.FloatField(allow_null=True)
+    avg_humidity = serializers.FloatField(allow_null=True)
+    data_points = serializers.IntegerField()
+
+
+class AlertSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    device_id = serializers.CharField()
+    alert_type = serializers.CharField()
+    ts = UtcDateTimeField()
+    payload = serializers.JSONField()
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    database = serializers.CharField()
+    mqtt = serializers.CharField()
+    worker = serializers.CharField()
+    timestamp = UtcDateTimeField()

@@ -1,0 +1,91 @@
+"""The REST API: thin views that validate parameters, call a selector, shape the answer."""
+import logging
+
+from django.db import DatabaseError
+from django.utils import timezone
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from alerts.selectors import alert_list
+from api import params, serializers
+from api.errors import UnknownDevice
+from common.timefmt import iso_utc
+from devices.selectors import device_exists, device_get, device_list
+from health.selectors import health_report
+from telemetry.selectors import telemetry_list, telemetry_window_stats
+
+log = logging.getLogger(__name__)
+
+
+def _validated(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _require_device(device_id: str) -> None:
+    if not device_exists(device_id=device_id):
+        raise UnknownDevice(device_id)
+
+
+class HealthView(APIView):
+    """Database, MQTT ingest and worker status; 503 when the database is down."""
+
+    def get(self, request):
+        try:
+            report = health_report()
+        except DatabaseError as error:
+            log.error("health check: database unreachable: %s", error)
+            return Response(
+                {
+                    "status": "unhealthy",
+                    "database": "disconnected",
+                    "mqtt": "disconnected",
+                    "worker": "stopped",
+                    "timestamp": iso_utc(timezone.now()),
+                },
+                status=503,
+            )
+        return Response(serializers.HealthSerializer(report).data)
+
+
+class DeviceListView(APIView):
+    def get(self, request):
+        query = _validated(params.DeviceListParams, request)
+        devices = device_list(status=query.get("status"))
+        return Response(serializers.DeviceSerializer(devices, many=True).data)
+
+
+class DeviceDetailView(APIView):
+    def get(self, request, device_id: str):
+        device = device_get(device_id=device_id)
+        if device is None:
+            raise NotFound(f"unknown device {device_id!r}")
+        return Response(serializers.DeviceSerializer(device).data)
+
+
+class TelemetryListView(APIView):
+    def get(self, request):
+        query = _validated(params.TelemetryParams, request)
+        _require_device(query["deviceId"])
+        readings = telemetry_list(
+            device_id=query["deviceId"], limit=query["limit"], since=query.get("since"), until=query.get("until")
+        )
+        return Response(serializers.TelemetrySerializer(readings, many=True).data)
+
+
+class WindowStatsView(APIView):
+    def get(self, request):
+        query = _validated(params.StatsParams, request)
+        _require_device(query["deviceId"])
+        stats = telemetry_window_stats(device_id=query["deviceId"], window=query["window"])
+        body = {"device_id": query["deviceId"], "window": request.query_params["window"], **stats}
+        return Response(serializers.WindowStatsSerializer(body).data)
+
+
+class AlertListView(APIView):
+    def get(self, request):
+        query = _validated(params.AlertParams, request)
+        alerts = alert_list(limit=query["limit"], device_id=query.get("deviceId"), alert_type=query.get("alert_type"))
+        return Response(serializers.AlertSerializer(alerts, many=True).data)

@@ -1,0 +1,58 @@
+"""Typed readers for settings taken from the environment; a bad value fails loudly."""
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str) -> str:
+    """The variable as a string, or the default when unset or empty."""
+    return os.environ.get(name) or default
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """The variable as a boolean; anything but a clear yes/no is an error."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean (use true or false)")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    """The variable as an integer, at least `minimum` when given."""
+    return _env_number(name, default, int, minimum)
+
+
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    """The variable as a float, at least `minimum` when given."""
+    return _env_number(name, default, float, minimum)
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    """The variable as a comma-separated list with blanks removed."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _env_number(name, default, kind, minimum):
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a {kind.__name__}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a finite number")
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}")
+    return value

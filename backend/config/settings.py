@@ -1,0 +1,140 @@
+"""Settings of the telemetry platform, all taken from the environment (see README)."""
+from pathlib import Path
+
+import dj_database_url
+
+from config.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+REPO_DIR = BASE_DIR.parent
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-insecure-secret-key-change-me")
+DEBUG = env_bool("DJANGO_DEBUG", True)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "corsheaders",
+    "background_task",
+    "devices",
+    "telemetry",
+    "alerts",
+    "health",
+    "api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, ingest and worker share one SQLite file. WAL lets readers run beside the
+    # writer; IMMEDIATE transactions take the write lock up front, so a transaction
+    # waits for the busy timeout instead of failing with "database is locked" when
+    # it upgrades from read to write.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": env_float("SQLITE_BUSY_TIMEOUT_SECONDS", 30.0, minimum=0),
+        "transaction_mode": "IMMEDIATE",
+        "init_command": (
+            "PRAGMA journal_mode=WAL;"
+            "PRAGMA synchronous=NORMAL;"
+            "PRAGMA temp_store=MEMORY;"
+            "PRAGMA cache_size=-65536;"
+        ),
+    }
+    # A persistent SQLite connection would keep an old WAL snapshot alive; the
+    # connection is cheap to open.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ReadOnlyOrStaff"],
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+CORS_ALLOWED_ORIGINS = env_list(
+    "CORS_ALLOWED_ORIGINS", ["http://localhost:5173", "http://127.0.0.1:5173"]
+)
+CSRF_TRUSTED_ORIGINS = CORS_ALLOWED_ORIGINS
+
+MQTT_HOST = env_str("MQTT_HOST", "localhost")
+MQTT_PORT = env_int("MQTT_PORT", 1883, minimum=1)
+MQTT_USERNAME = env_str("MQTT_USERNAME", "")
+MQTT_PASSWORD = env_str("MQTT_PASSWORD", "")
+MQTT_TOPIC = env_str("MQTT_TOPIC", "devices/+/telemetry")
+MQTT_CLIENT_ID = env_str("MQTT_CLIENT_ID", "telemetry-ingest")
+
+HIGH_TEMP_THRESHOLD = env_float("HIGH_TEMP_THRESHOLD", 30.0)
+OFFLINE_AFTER_SECONDS = env_float("OFFLINE_AFTER_SECONDS", 10.0, minimum=0.1)
+
+# A heartbeat older than this means its process is gone (DESIGN.md, "Health").
+HEARTBEAT_STALE_SECONDS = env_float("HEARTBEAT_STALE_SECONDS", 15.0, minimum=1)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Tests start real ingest and worker processes, which need a file, not :memory:.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test_db.sqlite3")}

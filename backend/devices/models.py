@@ -1,0 +1,29 @@
+"""The device registry: one row per device that has ever sent a reading."""
+from django.db import models
+
+
+class Device(models.Model):
+    """A device, keyed by the id it publishes under (devices/{device_id}/telemetry)."""
+
+    class Status(models.TextChoices):
+        ONLINE = "ONLINE"
+        OFFLINE = "OFFLINE"
+
+    device_id = models.CharField(primary_key=True, max_length=64)
+    name = models.CharField(max_length=200, blank=True, default="")
+    device_type = models.CharField(max_length=100, blank=True, default="")
+    location = models.CharField(max_length=200, blank=True, default="")
+    metadata = models.JSONField(blank=True, default=dict)
+    status = models.CharField(max_length=7, choices=Status.choices, default=Status.ONLINE)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["device_id"]
+        indexes = [
+            # Serves the worker's deadline query: status = X and last_seen < deadline.
+            models.Index(fields=["status", "last_seen"], name="device_status_last_seen"),
+        ]
+
+    def __str__(self) -> str:
+        return self.device_id

@@ -1,0 +1,1 @@
+"""Tools for running the platform locally: a private broker, child processes."""

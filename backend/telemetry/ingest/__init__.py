@@ -1,0 +1,1 @@
+"""The MQTT ingest: receive readings, validate them, store them in batches, ack after commit."""

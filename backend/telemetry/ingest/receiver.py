@@ -1,0 +1,119 @@
+"""The MQTT side of the ingest: a paho client with a persistent session and manual acks."""
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+import paho.mqtt.client as mqtt
+from django.utils import timezone
+
+log = logging.getLogger("telemetry.ingest")
+
+
+@dataclass(frozen=True, slots=True)
+class MqttSettings:
+    host: str
+    port: int
+    username: str
+    password: str
+    client_id: str
+    topic: str
+    keepalive: int = 30
+    reconnect_min_seconds: float = 0.5
+    reconnect_max_seconds: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingMessage:
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    # Which connection delivered it: a packet id is only meaningful on that connection.
+    connection: int
+    received_at: datetime
+
+
+class MqttReceiver:
+    """Subscribes at QoS 1 and puts every message on `messages`; acks only when told to."""
+
+    def __init__(self, config: MqttSettings) -> None:
+        self.config = config
+        self.messages: queue.SimpleQueue[IncomingMessage] = queue.SimpleQueue()
+        self.connected = False
+        self.connection = 0
+        self.state_changed = threading.Event()
+        self._stopping = False
+        self._client = mqtt.Client(
+            callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+            client_id=config.client_id,
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+            manual_ack=True,
+        )
+        if config.username:
+            self._client.username_pw_set(config.username, config.password or None)
+        self._client.reconnect_delay_set(
+            min_delay=config.reconnect_min_seconds, max_delay=config.reconnect_max_seconds
+        )
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+
+    def start(self) -> None:
+        """Connect in the background; paho retries with backoff until the broker answers."""
+        log.info("connecting to mqtt://%s:%s as %r", self.config.host, self.config.port, self.config.client_id)
+        self._client.connect_async(self.config.host, self.config.port, keepalive=self.config.keepalive)
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        """Disconnect; unacked messages stay with the broker for the next session."""
+        self._stopping = True
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def ack(self, message: IncomingMessage) -> None:
+        """Acknowledge a committed message, if the connection that delivered it is still up.
+
+        After a reconnect the broker redelivers what was not acked; the unique
+        (device, ts) key absorbs the repeat.
+        """
+        if message.qos > 0 and self.connected and message.connection == self.connection:
+            self._client.ack(message.mid, message.qos)
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.error("broker refused the connection: %s", reason_code)
+            return
+        self.connection += 1
+        self.connected = True
+        self.state_changed.set()
+        client.subscribe(self.config.topic, qos=1)
+        log.info(
+            "connected, subscribed to %s (session %s)",
+            self.config.topic,
+            "resumed" if flags.session_present else "new",
+        )
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        was_connected, self.connected = self.connected, False
+        if was_connected and not self._stopping:
+            self.state_changed.set()
+            log.warning("disconnected from broker (%s), reconnecting", reason_code)
+
+    def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:
+            topic = message._topic.decode("utf-8", "backslashreplace")
+        self.messages.put(
+            IncomingMessage(
+                topic=topic,
+                payload=message.payload,
+                mid=message.mid,
+                qos=message.qos,
+                connection=self.connection,
+                received_at=timezone.now(),
+            )
+        )

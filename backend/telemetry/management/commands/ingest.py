@@ -1,0 +1,46 @@
+"""`manage.py ingest`: subscribe to the devices' telemetry and store it."""
+import signal
+import threading
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from telemetry.ingest.receiver import MqttReceiver, MqttSettings
+from telemetry.ingest.runner import BatchPolicy, IngestRunner
+from telemetry.payload import DEVICE_ID_PATTERN
+
+
+class Command(BaseCommand):
+    help = "Subscribe to MQTT_TOPIC at QoS 1 and store readings in batches, acking after commit."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--batch-size", type=int, default=500, help="Write a batch at this many messages.")
+        parser.add_argument("--flush-ms", type=int, default=50, help="Write a batch when its first message is this old.")
+        parser.add_argument("--shared-group", default="", help="Subscribe $share/NAME/<topic> to split the stream.")
+        parser.add_argument("--summary-seconds", type=float, default=5.0, help="Throughput log interval.")
+
+    def handle(self, *args, batch_size, flush_ms, shared_group, summary_seconds, **options):
+        if batch_size < 1 or flush_ms < 1 or summary_seconds <= 0:
+            raise CommandError("--batch-size, --flush-ms and --summary-seconds must be positive")
+        if shared_group and not DEVICE_ID_PATTERN.fullmatch(shared_group):
+            raise CommandError("--shared-group must be letters, digits, '.', '_' or '-'")
+        topic = f"$share/{shared_group}/{settings.MQTT_TOPIC}" if shared_group else settings.MQTT_TOPIC
+        receiver = MqttReceiver(
+            MqttSettings(
+                host=settings.MQTT_HOST,
+                port=settings.MQTT_PORT,
+                username=settings.MQTT_USERNAME,
+                password=settings.MQTT_PASSWORD,
+                client_id=settings.MQTT_CLIENT_ID,
+                topic=topic,
+            )
+        )
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        IngestRunner(
+            receiver,
+            policy=BatchPolicy(max_messages=batch_size, max_wait_ms=flush_ms),
+            stop=stop,
+            summary_seconds=summary_seconds,
+        ).run()
