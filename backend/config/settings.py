@@ -1,4 +1,6 @@
 """Settings of the telemetry platform, all taken from the environment (see README)."""
+import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -136,5 +138,8 @@ LOGGING = {
 }
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Tests start real ingest and worker processes, which need a file, not :memory:.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test_db.sqlite3")}
+    # Tests start real ingest and worker processes, which need a file, not :memory:;
+    # one file per test run, so two runs never share a database.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"telemetry-test-{os.getpid()}.sqlite3")
+    }
