@@ -1,5 +1,5 @@
 """Serializers that validate query parameters; their errors become 400s with a field."""
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from rest_framework import serializers
 
@@ -10,6 +10,8 @@ from telemetry.windows import parse_window
 
 TELEMETRY_MAX_LIMIT = 10_000
 ALERTS_MAX_LIMIT = 1_000
+SERIES_MIN_POINTS = 10
+SERIES_MAX_POINTS = 1_000
 
 
 class DeviceIdField(serializers.CharField):
@@ -75,6 +77,16 @@ class TelemetryParams(serializers.Serializer):
 class StatsParams(serializers.Serializer):
     deviceId = DeviceIdField()
     window = WindowField()
+
+
+class SeriesParams(serializers.Serializer):
+    deviceId = DeviceIdField()
+    window = WindowField()
+    points = serializers.IntegerField(min_value=SERIES_MIN_POINTS, max_value=SERIES_MAX_POINTS, default=300)
+
+
+class FleetStatsParams(serializers.Serializer):
+    window = WindowField(default=timedelta(minutes=5))
 
 
 class AlertParams(serializers.Serializer):

@@ -41,6 +41,32 @@ class WindowStatsSerializer(serializers.Serializer):
     data_points = serializers.IntegerField()
 
 
+class SeriesPointSerializer(serializers.Serializer):
+    ts = UtcDateTimeField()
+    temperature = serializers.FloatField(allow_null=True)
+    humidity = serializers.FloatField(allow_null=True)
+    count = serializers.IntegerField()
+
+
+class SeriesSerializer(serializers.Serializer):
+    device_id = serializers.CharField()
+    window = serializers.CharField()
+    bucket_seconds = serializers.IntegerField()
+    points = SeriesPointSerializer(many=True)
+
+
+class DeviceWindowStatsSerializer(serializers.Serializer):
+    device_id = serializers.CharField()
+    avg_temperature = serializers.FloatField(allow_null=True)
+    avg_humidity = serializers.FloatField(allow_null=True)
+    data_points = serializers.IntegerField()
+
+
+class ConfigSerializer(serializers.Serializer):
+    high_temp_threshold = serializers.FloatField()
+    offline_after_seconds = serializers.FloatField()
+
+
 class AlertSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     device_id = serializers.CharField()

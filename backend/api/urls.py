@@ -7,6 +7,9 @@ urlpatterns = [
     path("devices/", views.DeviceListView.as_view(), name="device-list"),
     path("devices/<str:device_id>/", views.DeviceDetailView.as_view(), name="device-detail"),
     path("telemetry/", views.TelemetryListView.as_view(), name="telemetry-list"),
+    path("telemetry/series/", views.SeriesView.as_view(), name="telemetry-series"),
+    path("stats/fleet/", views.FleetStatsView.as_view(), name="stats-fleet"),
+    path("config/", views.ConfigView.as_view(), name="config"),
     path("stats/avg/", views.WindowStatsView.as_view(), name="stats-avg"),
     path("alerts/", views.AlertListView.as_view(), name="alert-list"),
 ]

@@ -1,6 +1,7 @@
 """The REST API: thin views that validate parameters, call a selector, shape the answer."""
 import logging
 
+from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 from rest_framework.exceptions import NotFound
@@ -13,7 +14,7 @@ from api.errors import UnknownDevice
 from common.timefmt import iso_utc
 from devices.selectors import device_exists, device_get, device_list
 from health.selectors import health_report
-from telemetry.selectors import telemetry_list, telemetry_window_stats
+from telemetry.selectors import fleet_window_stats, telemetry_list, telemetry_series, telemetry_window_stats
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,37 @@ class WindowStatsView(APIView):
         stats = telemetry_window_stats(device_id=query["deviceId"], window=query["window"])
         body = {"device_id": query["deviceId"], "window": request.query_params["window"], **stats}
         return Response(serializers.WindowStatsSerializer(body).data)
+
+
+class SeriesView(APIView):
+    """A device's readings over a window, averaged into chart-sized buckets."""
+
+    def get(self, request):
+        query = _validated(params.SeriesParams, request)
+        _require_device(query["deviceId"])
+        series = telemetry_series(device_id=query["deviceId"], window=query["window"], points=query["points"])
+        body = {"device_id": query["deviceId"], "window": request.query_params["window"], **series}
+        return Response(serializers.SeriesSerializer(body).data)
+
+
+class FleetStatsView(APIView):
+    """Every device's averages over a window, in one response."""
+
+    def get(self, request):
+        query = _validated(params.FleetStatsParams, request)
+        stats = fleet_window_stats(window=query["window"])
+        return Response(serializers.DeviceWindowStatsSerializer(stats, many=True).data)
+
+
+class ConfigView(APIView):
+    """The alert thresholds in force, for clients that draw them."""
+
+    def get(self, request):
+        body = {
+            "high_temp_threshold": settings.HIGH_TEMP_THRESHOLD,
+            "offline_after_seconds": settings.OFFLINE_AFTER_SECONDS,
+        }
+        return Response(serializers.ConfigSerializer(body).data)
 
 
 class AlertListView(APIView):

@@ -1,9 +1,11 @@
-"""Reads of the telemetry app: readings of one device, and their statistics."""
-from datetime import datetime, timedelta
+"""Reads of the telemetry app: readings, chart series and window statistics."""
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Avg, Count, QuerySet
 from django.utils import timezone
 
+from devices.models import Device
+from telemetry.bucketing import BucketStart, bucket_seconds_for
 from telemetry.models import Telemetry
 
 
@@ -26,4 +28,44 @@ def telemetry_window_stats(*, device_id: str, window: timedelta, now: datetime |
         avg_temperature=Avg("temperature"),
         avg_humidity=Avg("humidity"),
         data_points=Count("id"),
+    )
+
+
+def telemetry_series(*, device_id: str, window: timedelta, points: int, now: datetime | None = None) -> dict:
+    """A device's readings over `window`, averaged into at most `points` time buckets."""
+    size = bucket_seconds_for(window, points)
+    since = (now or timezone.now()) - window
+    buckets = (
+        Telemetry.objects.filter(device_id=device_id, ts__gte=since)
+        .annotate(bucket=BucketStart("ts", size))
+        .values("bucket")
+        .annotate(temperature=Avg("temperature"), humidity=Avg("humidity"), count=Count("id"))
+        .order_by("bucket")
+    )
+    return {
+        "bucket_seconds": size,
+        "points": [
+            {
+                "ts": datetime.fromtimestamp(row["bucket"], tz=UTC),
+                "temperature": row["temperature"],
+                "humidity": row["humidity"],
+                "count": row["count"],
+            }
+            for row in buckets
+        ],
+    }
+
+
+def fleet_window_stats(*, window: timedelta, now: datetime | None = None) -> QuerySet:
+    """Per-device averages over `window` for every device with readings in it, in one query.
+
+    Filtering on the device ids lets the database walk the (device, ts) index once per
+    device instead of scanning every reading.
+    """
+    since = (now or timezone.now()) - window
+    return (
+        Telemetry.objects.filter(device_id__in=Device.objects.values("pk"), ts__gte=since)
+        .values("device_id")
+        .annotate(avg_temperature=Avg("temperature"), avg_humidity=Avg("humidity"), data_points=Count("id"))
+        .order_by("device_id")
     )
