@@ -1,8 +1,12 @@
-"""Top-level routes: the API under /api/, the admin under /admin/."""
+"""Top-level routes: the API under /api/, the admin under /admin/, the dashboard at /."""
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from config.spa import spa_index
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
+    # Everything else is a dashboard route; /api/ and /admin/ keep their own 404s.
+    re_path(r"^(?!api/|admin/|static/)(?P<path>.*)$", spa_index, name="spa"),
 ]
