@@ -1,0 +1,58 @@
+import { useCallback, useMemo } from 'react';
+import { useSearchParams } from 'react-router';
+import { EmptyState } from '@/components/ui/empty-state';
+import { AlertFilters } from '@/features/alerts/components/alert-filters';
+import { AlertsView, NoAlertsYet } from '@/features/alerts/components/alerts-view';
+import { parseAlertType } from '@/features/alerts/utils/describe-alert';
+import { useConfig } from '@/features/config/api/get-config';
+import { useDevices } from '@/features/devices/api/get-devices';
+import type { AlertType } from '@/types/api';
+
+/** Recent alerts of the fleet, newest first, filtered by ?device= and ?type=. */
+export function AlertsPage() {
+  const [params, setParams] = useSearchParams();
+  const deviceId = params.get('device') || undefined;
+  const alertType = parseAlertType(params.get('type'));
+  const { data: devices } = useDevices();
+  const { data: config } = useConfig();
+  const deviceIds = useMemo(() => (devices ?? []).map((device) => device.device_id), [devices]);
+
+  const update = useCallback(
+    (key: string, value: string | undefined) =>
+      setParams((previous) => {
+        const next = new URLSearchParams(previous);
+        if (value) next.set(key, value);
+        else next.delete(key);
+        return next;
+      }),
+    [setParams],
+  );
+  const onDeviceChange = useCallback((value: string | undefined) => update('device', value), [update]);
+  const onTypeChange = useCallback((value: AlertType | undefined) => update('type', value), [update]);
+
+  return (
+    <div className="space-y-4">
+      <title>Alerts · Telemetry</title>
+      <h1 className="text-2xl font-bold">Alerts</h1>
+      <AlertFilters
+        deviceIds={deviceIds}
+        deviceId={deviceId}
+        alertType={alertType}
+        onDeviceChange={onDeviceChange}
+        onTypeChange={onTypeChange}
+      />
+      <AlertsView
+        deviceId={deviceId}
+        alertType={alertType}
+        label="Recent alerts"
+        empty={
+          deviceId || alertType ? (
+            <EmptyState title="No alerts match these filters" />
+          ) : (
+            <NoAlertsYet threshold={config?.high_temp_threshold} offlineAfter={config?.offline_after_seconds} />
+          )
+        }
+      />
+    </div>
+  );
+}

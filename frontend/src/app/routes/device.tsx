@@ -1,0 +1,74 @@
+import { useCallback } from 'react';
+import { Link, useParams, useSearchParams } from 'react-router';
+import { EmptyState } from '@/components/ui/empty-state';
+import { Panel } from '@/components/ui/panel';
+import { AlertsView } from '@/features/alerts/components/alerts-view';
+import { useConfig } from '@/features/config/api/get-config';
+import { DeviceSummary } from '@/features/devices/components/device-summary';
+import { TelemetryCharts } from '@/features/telemetry/components/telemetry-charts';
+import { WindowSelector } from '@/features/telemetry/components/window-selector';
+import { WindowStats } from '@/features/telemetry/components/window-stats';
+import { describeWindow, parseWindow } from '@/features/telemetry/utils/windows';
+import type { SeriesWindow } from '@/types/api';
+
+/** One device: summary, window stats, live charts and its recent alerts (?window=1h). */
+export function DevicePage() {
+  const { deviceId = '' } = useParams();
+  const [params, setParams] = useSearchParams();
+  const window = parseWindow(params.get('window'));
+  const { data: config } = useConfig();
+  const threshold = config?.high_temp_threshold;
+
+  const onWindowChange = useCallback(
+    (value: SeriesWindow) =>
+      setParams(
+        (previous) => {
+          const next = new URLSearchParams(previous);
+          if (value === '5m') next.delete('window');
+          else next.set('window', value);
+          return next;
+        },
+        { replace: true },
+      ),
+    [setParams],
+  );
+
+  return (
+    <div className="space-y-6">
+      <title>{`${deviceId} · Telemetry`}</title>
+      <nav aria-label="Breadcrumb" className="text-sm">
+        <Link to="/" className="text-sky-700 hover:underline dark:text-sky-400">
+          ← Fleet
+        </Link>
+      </nav>
+      <DeviceSummary deviceId={deviceId} threshold={threshold} />
+      <div className="flex flex-wrap items-center justify-between gap-3">
+        <h2 className="text-lg font-semibold">Readings, {describeWindow(window)}</h2>
+        <WindowSelector value={window} onChange={onWindowChange} />
+      </div>
+      <WindowStats deviceId={deviceId} window={window} />
+      <TelemetryCharts deviceId={deviceId} window={window} threshold={threshold} />
+      <Panel
+        title="Recent alerts"
+        actions={
+          <Link
+            to={`/alerts?device=${encodeURIComponent(deviceId)}`}
+            className="text-sm text-sky-700 hover:underline dark:text-sky-400"
+          >
+            All alerts of {deviceId}
+          </Link>
+        }
+      >
+        <AlertsView
+          deviceId={deviceId}
+          limit={10}
+          showDevice={false}
+          label={`Recent alerts of ${deviceId}`}
+          empty={<EmptyState title="No alerts for this device" />}
+        />
+      </Panel>
+    </div>
+  );
+}
+
+export { DevicePage as Component };

@@ -1,0 +1,75 @@
+import { memo } from 'react';
+import { Link } from 'react-router';
+import { RelativeTime } from '@/components/ui/relative-time';
+import { formatDateTime } from '@/lib/format';
+import type { Alert } from '@/types/api';
+import { describeAlert } from '../utils/describe-alert';
+import { AlertTypeBadge } from './alert-type-badge';
+
+const AlertRow = memo(function AlertRow({ alert, isNew, showDevice }: { alert: Alert; isNew: boolean; showDevice: boolean }) {
+  return (
+    <tr
+      data-new={isNew || undefined}
+      className={`border-b border-slate-100 align-top transition-colors duration-1000 dark:border-slate-800 ${
+        isNew ? 'bg-amber-50 dark:bg-amber-900/30' : ''
+      }`}
+    >
+      <td className="px-3 py-2 whitespace-nowrap">
+        <div className="text-slate-900 dark:text-slate-100">
+          <RelativeTime value={alert.ts} />
+          {isNew && (
+            <span className="ml-2 rounded bg-amber-400 px-1.5 py-0.5 text-xs font-semibold text-amber-950">New</span>
+          )}
+        </div>
+        <div className="text-xs text-slate-500 dark:text-slate-400">{formatDateTime(alert.ts)}</div>
+      </td>
+      {showDevice && (
+        <td className="px-3 py-2">
+          <Link
+            to={`/devices/${encodeURIComponent(alert.device_id)}`}
+            className="font-medium break-all text-sky-700 hover:underline dark:text-sky-400"
+          >
+            {alert.device_id}
+          </Link>
+        </td>
+      )}
+      <td className="px-3 py-2">
+        <AlertTypeBadge type={alert.alert_type} />
+      </td>
+      <td className="px-3 py-2 text-slate-700 dark:text-slate-300">{describeAlert(alert)}</td>
+    </tr>
+  );
+});
+
+/** Alerts, newest first, with the ones that just arrived highlighted. */
+export function AlertsTable({
+  alerts,
+  newIds,
+  showDevice = true,
+  label = 'Alerts',
+}: {
+  alerts: readonly Alert[];
+  newIds: ReadonlySet<number>;
+  showDevice?: boolean;
+  label?: string;
+}) {
+  return (
+    <div className="overflow-x-auto rounded-xl border border-slate-200 bg-white shadow-sm dark:border-slate-700 dark:bg-slate-900">
+      <table aria-label={label} className="w-full text-left text-sm">
+        <thead className="bg-slate-50 text-xs tracking-wide text-slate-500 uppercase dark:bg-slate-800 dark:text-slate-400">
+          <tr>
+            <th scope="col" className="px-3 py-2 font-semibold">Raised</th>
+            {showDevice && <th scope="col" className="px-3 py-2 font-semibold">Device</th>}
+            <th scope="col" className="px-3 py-2 font-semibold">Type</th>
+            <th scope="col" className="px-3 py-2 font-semibold">Details</th>
+          </tr>
+        </thead>
+        <tbody>
+          {alerts.map((alert) => (
+            <AlertRow key={alert.id} alert={alert} isNew={newIds.has(alert.id)} showDevice={showDevice} />
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { describeAlert, parseAlertType } from './describe-alert';
+
+describe('describeAlert', () => {
+  it('says how hot a HIGH_TEMP reading was against the threshold', () => {
+    expect(
+      describeAlert({
+        id: 1,
+        device_id: 'device-001',
+        alert_type: 'HIGH_TEMP',
+        ts: '2024-10-09T14:00:00Z',
+        payload: { temperature: 31.24, threshold: 30, ts: '2024-10-09T13:59:59Z' },
+      }),
+    ).toBe('31.2 °C, above the 30.0 °C threshold');
+  });
+
+  it('says since when an OFFLINE device was silent', () => {
+    const text = describeAlert({
+      id: 2,
+      device_id: 'device-001',
+      alert_type: 'OFFLINE',
+      ts: '2024-10-09T14:00:00Z',
+      payload: { last_seen: '2024-10-09T13:59:49Z' },
+    });
+    expect(text).toMatch(/^Silent since \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+  });
+
+  it('says an ONLINE device is reporting again', () => {
+    const text = describeAlert({
+      id: 3,
+      device_id: 'device-001',
+      alert_type: 'ONLINE',
+      ts: '2024-10-09T14:00:00Z',
+      payload: { offline_since: '2024-10-09T13:59:49Z' },
+    });
+    expect(text).toMatch(/^Reporting again after being offline since /);
+  });
+});
+
+describe('parseAlertType', () => {
+  it('accepts known types in either case', () => {
+    expect(parseAlertType('high_temp')).toBe('HIGH_TEMP');
+    expect(parseAlertType('nope')).toBeUndefined();
+    expect(parseAlertType(null)).toBeUndefined();
+  });
+});

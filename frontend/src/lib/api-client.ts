@@ -1,0 +1,72 @@
+/** The one HTTP client: GETs JSON from the same-origin API and turns failures into ApiError. */
+
+export type QueryParams = Record<string, string | number | undefined | null>;
+
+/** What went wrong with an API call, in a form the UI can put into words. */
+export class ApiError extends Error {
+  /** HTTP status, or 0 when the server could not be reached at all. */
+  readonly status: number;
+  readonly field?: string;
+
+  constructor(message: string, status: number, field?: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.field = field;
+  }
+
+  /** True when no answer came from the API (network down, dev proxy without a backend). */
+  get unreachable(): boolean {
+    // Vite's dev proxy answers 502/504 when Django is not running.
+    return this.status === 0 || this.status === 502 || this.status === 504;
+  }
+}
+
+/** Builds '/api/<path>?<params>', dropping empty params. */
+export function apiUrl(path: string, params: QueryParams = {}): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
+  }
+  const query = search.toString();
+  return `/api/${path.replace(/^\/+/, '')}${query ? `?${query}` : ''}`;
+}
+
+/** GETs a JSON document from the API; rejects with ApiError on any failure. */
+export async function apiGet<T>(
+  path: string,
+  params: QueryParams = {},
+  options: { signal?: AbortSignal } = {},
+): Promise<T> {
+  // Resolve against the page's origin so the same code runs in the browser and in tests.
+  const url = new URL(apiUrl(path, params), window.location.origin);
+  let response: Response;
+  try {
+    response = await fetch(url, { headers: { Accept: 'application/json' }, signal: options.signal });
+  } catch (error) {
+    if (error instanceof DOMException && error.name === 'AbortError') throw error;
+    throw new ApiError('The API cannot be reached.', 0);
+  }
+  if (!response.ok) {
+    let body: { error?: string; field?: string } = {};
+    try {
+      body = await response.json();
+    } catch {
+      // Not JSON (a proxy error page, say): the status alone has to do.
+    }
+    throw new ApiError(body.error ?? `The API answered HTTP ${response.status}.`, response.status, body.field);
+  }
+  return (await response.json()) as T;
+}
+
+/** Puts an error from a query into a sentence for the page. */
+export function describeError(error: unknown): string {
+  if (error instanceof ApiError) {
+    if (error.unreachable) return 'The API cannot be reached. Is the Django server (python manage.py runserver) running?';
+    if (error.status === 404) return error.message || 'Not found.';
+    if (error.status === 503) return 'The API is up but its database is unavailable (HTTP 503).';
+    if (error.status >= 500) return `The server failed (HTTP ${error.status}). Its log says why.`;
+    return error.field ? `${error.message} (${error.field})` : error.message;
+  }
+  return error instanceof Error ? error.message : 'Something went wrong.';
+}

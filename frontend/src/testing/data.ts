@@ -1,0 +1,93 @@
+/** Fake API data shaped exactly like the real responses. */
+import type { Alert, Device, DeviceWindowStats, Health, PlatformConfig, Series } from '@/types/api';
+
+/** A fixed "now" for data built relative to the test's start. */
+export const isoAgo = (seconds: number, from = Date.now()) => new Date(from - seconds * 1000).toISOString();
+
+export function makeDevice(overrides: Partial<Device> = {}): Device {
+  return {
+    device_id: 'device-001',
+    status: 'ONLINE',
+    last_seen: isoAgo(2),
+    name: '',
+    device_type: 'sensor',
+    location: '',
+    latest: { ts: isoAgo(2), temperature: 26.3, humidity: 47.9 },
+    ...overrides,
+  };
+}
+
+export function sampleDevices(): Device[] {
+  return [
+    makeDevice({ device_id: 'device-001', name: 'Lab bench', location: 'Building A' }),
+    makeDevice({ device_id: 'device-002', latest: { ts: isoAgo(1), temperature: 31.4, humidity: 52.1 } }),
+    makeDevice({
+      device_id: 'device-003',
+      status: 'OFFLINE',
+      last_seen: isoAgo(95),
+      latest: { ts: isoAgo(95), temperature: 22.8, humidity: 61.0 },
+    }),
+  ];
+}
+
+export function sampleFleetStats(): DeviceWindowStats[] {
+  return [
+    { device_id: 'device-001', avg_temperature: 25.94, avg_humidity: 48.12, data_points: 290 },
+    { device_id: 'device-002', avg_temperature: 30.55, avg_humidity: 51.0, data_points: 288 },
+  ];
+}
+
+export function sampleHealth(overrides: Partial<Health> = {}): Health {
+  return {
+    status: 'healthy',
+    database: 'connected',
+    mqtt: 'connected',
+    worker: 'running',
+    timestamp: new Date().toISOString(),
+    ...overrides,
+  };
+}
+
+export const sampleConfig: PlatformConfig = { high_temp_threshold: 30.0, offline_after_seconds: 10 };
+
+/** A series of `count` one-second buckets ending now, oldest first. */
+export function sampleSeries(deviceId: string, window = '5m', count = 60): Series {
+  const end = Math.floor(Date.now() / 1000) * 1000;
+  return {
+    device_id: deviceId,
+    window,
+    bucket_seconds: 1,
+    points: Array.from({ length: count }, (_, i) => ({
+      ts: new Date(end - (count - 1 - i) * 1000).toISOString(),
+      temperature: 25 + Math.sin(i / 5) * 3,
+      humidity: 50 + Math.cos(i / 7) * 5,
+      count: 1,
+    })),
+  };
+}
+
+export function sampleAlerts(): Alert[] {
+  return [
+    {
+      id: 3,
+      device_id: 'device-003',
+      alert_type: 'OFFLINE',
+      ts: isoAgo(80),
+      payload: { last_seen: isoAgo(95) },
+    },
+    {
+      id: 2,
+      device_id: 'device-002',
+      alert_type: 'HIGH_TEMP',
+      ts: isoAgo(120),
+      payload: { temperature: 31.4, threshold: 30.0, ts: isoAgo(121) },
+    },
+    {
+      id: 1,
+      device_id: 'device-001',
+      alert_type: 'ONLINE',
+      ts: isoAgo(600),
+      payload: { offline_since: isoAgo(700) },
+    },
+  ];
+}
