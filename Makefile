@@ -8,6 +8,7 @@ MQTT_PORT ?= 1883
 
 .DEFAULT_GOAL := help
 .PHONY: help deps venv mosquitto run test test-backend migrate clean
+.PHONY: frontend-deps test-frontend frontend-build
 
 help:
 	@echo "make run    start broker, web, ingest (and the rest) on http://localhost:8000/"
@@ -33,10 +34,33 @@ run: deps migrate
 	@echo "Dashboard and API: http://localhost:8000/  (admin: http://localhost:8000/admin/)"
 	MQTT_PORT=$(MQTT_PORT) $(VENV)/bin/honcho --procfile Procfile start
 
-test: deps test-backend
+test: deps test-backend test-frontend
 
 test-backend:
 	$(PY) -m pytest
+
+# The dashboard (frontend/): npm ci from the committed lock file, again whenever
+# the lock file is newer than the last install (the stamp file records it).
+FRONTEND_STAMP := frontend/node_modules/.installed
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f ! -name '*.test.*' 2>/dev/null) \
+	frontend/index.html frontend/vite.config.ts frontend/tsconfig.json frontend/tsconfig.node.json
+
+frontend-deps: $(FRONTEND_STAMP)
+
+$(FRONTEND_STAMP): frontend/package-lock.json frontend/package.json
+	@command -v npm >/dev/null || { echo "The dashboard needs Node.js 20.19+ and npm on PATH."; exit 1; }
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+test-frontend: frontend-deps
+	cd frontend && npm test
+
+# Builds frontend/dist (served by Django at /) only when a source is newer than the build.
+frontend-build: frontend/dist/index.html
+
+frontend/dist/index.html: $(FRONTEND_STAMP) $(FRONTEND_SOURCES)
+	cd frontend && npm run build
+	touch $@
 
 clean:
 	rm -rf $(VENV) backend/db.sqlite3* backend/test_db.sqlite3* .data
