@@ -1,0 +1,189 @@
+"""The evaluation steps against the database: each transition once, with its alert."""
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from alerts import services
+from alerts.models import Alert, DeviceAlertState, ReadingWatermark
+from alerts.tests.factories import make_device, make_readings
+from alerts.watermark import Gap
+from common.timefmt import iso_utc
+from devices.models import Device
+
+pytestmark = pytest.mark.django_db
+THRESHOLD = 30.0
+
+
+def alerts_of(device_id, alert_type=None):
+    alerts = Alert.objects.filter(device_id=device_id)
+    if alert_type:
+        alerts = alerts.filter(alert_type=alert_type)
+    return list(alerts.order_by("id"))
+
+
+def status_of(device_id):
+    return Device.objects.get(pk=device_id).status
+
+
+def go_offline(device_id, offline_after=2.0):
+    services.devices_mark_offline(now=timezone.now(), offline_after=offline_after)
+    assert status_of(device_id) == Device.Status.OFFLINE
+
+
+class TestOffline:
+    def test_a_silent_device_goes_offline_with_exactly_one_alert(self):
+        device = make_device("d1", seconds_ago=5)
+        for _ in range(3):
+            services.devices_mark_offline(now=timezone.now(), offline_after=2.0)
+        assert status_of("d1") == Device.Status.OFFLINE
+        [alert] = alerts_of("d1")
+        assert alert.alert_type == Alert.Type.OFFLINE
+        assert alert.payload == {"last_seen": iso_utc(device.last_seen)}
+        state = DeviceAlertState.objects.get(pk="d1")
+        assert state.offline_last_seen == device.last_seen
+        assert state.offline_since == alert.ts
+
+    def test_a_device_within_its_limit_stays_online(self):
+        make_device("d1", seconds_ago=1)
+        services.devices_mark_offline(now=timezone.now(), offline_after=2.0)
+        assert status_of("d1") == Device.Status.ONLINE
+        assert alerts_of("d1") == []
+
+    def test_the_query_for_silent_devices_uses_the_status_last_seen_index(self):
+        from django.db import connection
+
+        deadline = timezone.now()
+        query = Device.objects.filter(status=Device.Status.ONLINE, last_seen__lt=deadline).order_by("last_seen")
+        plan = query.explain()
+        if connection.vendor == "sqlite":
+            assert "device_status_last_seen" in plan
+        else:
+            assert "Seq Scan" not in plan or "device_status_last_seen" in plan
+
+    def test_many_silent_devices_go_offline_in_one_pass(self):
+        Device.objects.bulk_create(
+            Device(device_id=f"d{i:04d}", last_seen=timezone.now() - timedelta(seconds=30)) for i in range(2500)
+        )
+        report = services.alerts_evaluate(threshold=THRESHOLD, offline_after=2.0)
+        assert report.offline == 2500
+        assert Alert.objects.filter(alert_type=Alert.Type.OFFLINE).count() == 2500
+        assert not Device.objects.filter(status=Device.Status.ONLINE).exists()
+
+
+class TestOnline:
+    def test_a_device_that_sends_again_comes_back_with_exactly_one_alert(self):
+        make_device("d1", seconds_ago=5)
+        go_offline("d1")
+        offline_alert = alerts_of("d1")[0]
+        Device.objects.filter(pk="d1").update(last_seen=timezone.now())
+        for _ in range(3):
+            services.devices_mark_online(now=timezone.now())
+        assert status_of("d1") == Device.Status.ONLINE
+        online = alerts_of("d1", Alert.Type.ONLINE)
+        assert len(online) == 1
+        assert online[0].payload == {"offline_since": iso_utc(offline_alert.ts)}
+        assert DeviceAlertState.objects.get(pk="d1").offline_since is None
+
+    def test_an_offline_device_that_stays_silent_stays_offline(self):
+        make_device("d1", seconds_ago=5)
+        go_offline("d1")
+        services.devices_mark_online(now=timezone.now())
+        assert status_of("d1") == Device.Status.OFFLINE
+        assert alerts_of("d1", Alert.Type.ONLINE) == []
+
+    def test_a_reading_received_before_the_transition_but_committed_after_it_brings_the_device_back(self):
+        device = make_device("d1", seconds_ago=5)
+        go_offline("d1")
+        # The ingest stamped it before the worker's pass, but committed after it.
+        Device.objects.filter(pk="d1").update(last_seen=device.last_seen + timedelta(seconds=4))
+        services.devices_mark_online(now=timezone.now())
+        assert status_of("d1") == Device.Status.ONLINE
+
+    def test_an_offline_device_without_a_recorded_transition_is_adopted_then_comes_back(self):
+        make_device("d1", seconds_ago=1, status=Device.Status.OFFLINE)
+        services.devices_mark_online(now=timezone.now())
+        assert status_of("d1") == Device.Status.OFFLINE
+        assert DeviceAlertState.objects.get(pk="d1").offline_since is not None
+        Device.objects.filter(pk="d1").update(last_seen=timezone.now())
+        services.devices_mark_online(now=timezone.now())
+        assert status_of("d1") == Device.Status.ONLINE
+        assert len(alerts_of("d1", Alert.Type.ONLINE)) == 1
+
+    def test_offline_then_online_then_offline_again_raises_each_alert_once(self):
+        make_device("d1", seconds_ago=5)
+        go_offline("d1")
+        Device.objects.filter(pk="d1").update(last_seen=timezone.now() - timedelta(seconds=3))
+        services.devices_mark_online(now=timezone.now())
+        go_offline("d1")
+        assert [a.alert_type for a in alerts_of("d1")] == ["OFFLINE", "ONLINE", "OFFLINE"]
+
+
+class TestHighTemp:
+    def test_one_alert_per_episode_with_the_readings_payload(self):
+        make_device("d1")
+        rows = make_readings("d1", [25, 31, 32, 33, 29, 31])
+        services.high_temp_evaluate(threshold=THRESHOLD)
+        services.high_temp_evaluate(threshold=THRESHOLD)
+        alerts = alerts_of("d1", Alert.Type.HIGH_TEMP)
+        assert [a.payload for a in alerts] == [
+            {"temperature": 31.0, "threshold": 30.0, "ts": iso_utc(rows[1].ts)},
+            {"temperature": 31.0, "threshold": 30.0, "ts": iso_utc(rows[5].ts)},
+        ]
+        assert DeviceAlertState.objects.get(pk="d1").hot
+
+    def test_an_episode_spans_passes(self):
+        make_device("d1")
+        for temperatures in ([31], [32, 33], [29, 31]):
+            make_readings("d1", temperatures)
+            services.high_temp_evaluate(threshold=THRESHOLD)
+        assert len(alerts_of("d1", Alert.Type.HIGH_TEMP)) == 2
+
+    def test_a_restart_neither_misses_nor_rereads(self):
+        make_device("d1")
+        make_readings("d1", [31])
+        services.high_temp_evaluate(threshold=THRESHOLD)
+        make_readings("d1", [29, 31])
+        # A new process starts from the stored watermark.
+        assert ReadingWatermark.objects.get().position > 0
+        services.high_temp_evaluate(threshold=THRESHOLD)
+        services.high_temp_evaluate(threshold=THRESHOLD)
+        assert len(alerts_of("d1", Alert.Type.HIGH_TEMP)) == 2
+
+    def test_a_pass_that_lost_the_watermark_race_writes_nothing(self, monkeypatch):
+        make_device("d1")
+        make_readings("d1", [31, 29, 31])
+        stale = services._load_watermark()
+        services.high_temp_evaluate(threshold=THRESHOLD)
+        DeviceAlertState.objects.filter(pk="d1").update(hot=False)  # what the loser would have read
+        monkeypatch.setattr(services, "_load_watermark", lambda: stale)
+        step = services.high_temp_evaluate(threshold=THRESHOLD)
+        assert step.alerts == 0
+        assert len(alerts_of("d1", Alert.Type.HIGH_TEMP)) == 2
+
+    def test_a_reading_that_commits_below_the_watermark_is_still_evaluated(self, monkeypatch):
+        make_device("a")
+        make_device("b")
+        # PostgreSQL: id 2 belongs to transaction 77, still running when ids 1 and 3 are read.
+        running = {77}
+        monkeypatch.setattr(services, "transactions_in_progress", lambda connection: frozenset(running))
+        make_readings("a", [25], first_id=1)
+        make_readings("a", [26], first_id=3)
+        services.high_temp_evaluate(threshold=THRESHOLD)
+        assert ReadingWatermark.objects.get().gaps == [Gap(2, 2, frozenset({77})).to_json()]
+        services.high_temp_evaluate(threshold=THRESHOLD)
+        assert ReadingWatermark.objects.get().gaps != []
+        make_readings("b", [35], first_id=2)  # transaction 77 commits...
+        running.clear()  # ...and is over
+        services.high_temp_evaluate(threshold=THRESHOLD)
+        services.high_temp_evaluate(threshold=THRESHOLD)
+        assert [a.payload["temperature"] for a in alerts_of("b", Alert.Type.HIGH_TEMP)] == [35.0]
+        assert ReadingWatermark.objects.get().gaps == []
+
+    def test_readings_beyond_one_read_are_taken_in_the_next(self):
+        make_device("d1")
+        make_readings("d1", [31] * 5 + [29, 31])
+        first = services.high_temp_evaluate(threshold=THRESHOLD, limit=5)
+        assert first.full and first.alerts == 1
+        services.high_temp_evaluate(threshold=THRESHOLD, limit=5)
+        assert len(alerts_of("d1", Alert.Type.HIGH_TEMP)) == 2
