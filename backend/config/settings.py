@@ -23,10 +23,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "corsheaders",
-    "background_task",
     "devices",
     "telemetry",
+    # Before background_task: its `process_tasks` command overrides the library's.
     "alerts",
+    "background_task",
     "health",
     "api",
 ]
@@ -151,3 +152,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": str(Path(tempfile.gettempdir()) / f"telemetry-test-{os.getpid()}.sqlite3")
     }
+
+# --- Alert worker (alerts app on django-background-tasks; see docs/alerts.md) ---------
+# A task locked by a worker that died is handed to another worker after MAX_RUN_TIME
+# (the library's default is an hour). The alert pass takes well under a second and is
+# safe to run twice (compare-and-set), so a short lock costs nothing.
+MAX_RUN_TIME = env_int("BACKGROUND_TASK_MAX_RUN_TIME", 15, minimum=5)
+# Tasks run in the worker's main thread, so SIGTERM finds no task half-way in a pool.
+BACKGROUND_TASK_RUN_ASYNC = False
+# The library logs two lines per task run at INFO, i.e. two a second; alerts log their own.
+LOGGING["loggers"]["background_task"] = {"level": "WARNING"}
+# --- end of the alert worker section ---------------------------------------------------

@@ -1,0 +1,59 @@
+"""The background task the worker runs every second: one alert evaluation pass."""
+import logging
+
+from background_task import background
+from django.db import DatabaseError, connection
+
+from alerts.services import alerts_evaluate
+from health.models import Heartbeat
+from health.services import heartbeat_beat
+
+log = logging.getLogger("alerts")
+
+TASK_NAME = "alerts.evaluate"
+REPEAT_SECONDS = 1
+
+
+class _PassState:
+    failing = False
+
+
+@background(name=TASK_NAME)
+def evaluate_alerts() -> None:
+    """Evaluate alerts once and refresh the worker's heartbeat (scheduled by alerts.schedule)."""
+    run_evaluation_pass()
+
+
+def run_evaluation_pass() -> bool:
+    """One pass that never raises, so django-background-tasks never backs off or drops the schedule.
+
+    A failure is logged once per failing streak and reported in the heartbeat; the
+    next repetition, a second later, simply tries again.
+    """
+    try:
+        report = alerts_evaluate()
+    except Exception as error:
+        if not _PassState.failing:
+            log.exception("alert evaluation failed; retrying every second")
+        _PassState.failing = True
+        if isinstance(error, DatabaseError):
+            connection.close()
+        _beat("failing", {"error": str(error)[:300]})
+        return False
+    if _PassState.failing:
+        log.info("alert evaluation works again")
+        _PassState.failing = False
+    _beat("running", {
+        "pass_ms": round(report.seconds * 1000, 1),
+        "readings": report.readings,
+        "alerts": {"HIGH_TEMP": report.high_temp, "OFFLINE": report.offline, "ONLINE": report.online},
+    })
+    return True
+
+
+def _beat(state: str, details: dict) -> None:
+    try:
+        heartbeat_beat(process=Heartbeat.Process.WORKER, state=state, details=details)
+    except DatabaseError as error:
+        log.debug("could not write the worker heartbeat: %s", error)
+        connection.close()
