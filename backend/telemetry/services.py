@@ -40,6 +40,15 @@ class _RowCounter:
         return result
 
 
+def _printable_payload(payload: bytes) -> str:
+    """The raw payload's first 4 KiB as text, with undecodable bytes and NUL escaped.
+
+    PostgreSQL's text type cannot hold NUL: one such byte would fail the whole batch.
+    """
+    text = payload[: RejectedMessage.RAW_PAYLOAD_LIMIT].decode("utf-8", "backslashreplace")
+    return text.replace("\x00", "\\x00")
+
+
 def telemetry_store_batch(
     *,
     readings: list[tuple[Reading, datetime]],
@@ -55,7 +64,7 @@ def telemetry_store_batch(
     rejected_rows = [
         RejectedMessage(
             topic=item.topic[:300],
-            payload=item.payload[: RejectedMessage.RAW_PAYLOAD_LIMIT].decode("utf-8", "backslashreplace"),
+            payload=_printable_payload(item.payload),
             reason=item.reason[:300],
             received_at=item.received_at,
         )
@@ -64,6 +73,19 @@ def telemetry_store_batch(
     last_seen = max((received_at for _, received_at in readings), default=None)
     device_ids = {reading.device_id for reading, _ in readings}
     new_device_ids = device_ids - known_device_ids
+    # Built before the transaction: SQLite's write lock is held from BEGIN IMMEDIATE.
+    reading_rows = [
+        Telemetry(
+            device_id=reading.device_id,
+            ts=reading.ts,
+            temperature=reading.temperature,
+            humidity=reading.humidity,
+            battery=reading.battery,
+            extra=reading.extra,
+            received_at=received_at,
+        )
+        for reading, received_at in readings
+    ]
     counter = _RowCounter()
 
     with transaction.atomic():
@@ -72,23 +94,9 @@ def telemetry_store_batch(
                 [Device(device_id=device_id, last_seen=last_seen) for device_id in sorted(new_device_ids)],
                 ignore_conflicts=True,
             )
-        if readings:
+        if reading_rows:
             with connection.execute_wrapper(counter):
-                Telemetry.objects.bulk_create(
-                    [
-                        Telemetry(
-                            device_id=reading.device_id,
-                            ts=reading.ts,
-                            temperature=reading.temperature,
-                            humidity=reading.humidity,
-                            battery=reading.battery,
-                            extra=reading.extra,
-                            received_at=received_at,
-                        )
-                        for reading, received_at in readings
-                    ],
-                    ignore_conflicts=True,
-                )
+                Telemetry.objects.bulk_create(reading_rows, ignore_conflicts=True)
             Device.objects.filter(device_id__in=device_ids).filter(
                 Q(last_seen__isnull=True) | Q(last_seen__lt=last_seen)
             ).update(last_seen=last_seen)

@@ -1,33 +1,37 @@
-"""The ingest loop: collect a batch, store it in one transaction, then ack it."""
+"""The ingest's main loop: batch what the MQTT client receives, hand batches to the
+writer process, and acknowledge each message once the writer reports its batch committed.
+"""
 import logging
+import multiprocessing
 import queue
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
 
-from django.db import DatabaseError, IntegrityError, close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 
 from health.models import Heartbeat
 from health.services import heartbeat_beat
 from telemetry.ingest.receiver import IncomingMessage, MqttReceiver
-from telemetry.payload import Reading, parse_message
-from telemetry.services import RejectedInput, telemetry_store_batch
+from telemetry.ingest.writer import writer_main
 
 log = logging.getLogger("telemetry.ingest")
 
+DEFAULT_BATCH_SIZE = 2000
+DEFAULT_FLUSH_MS = 50
+TICK_SECONDS = 0.005
 HEARTBEAT_SECONDS = 5.0
-IDLE_POLL_SECONDS = 0.25
-REJECTION_LOG_SECONDS = 60.0
-DB_RETRY_MAX_SECONDS = 5.0
+STOP_GRACE_SECONDS = 7.0
+WRITER_RESTART_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
 class BatchPolicy:
     """A batch is written when it holds `max_messages` or its first message is `max_wait_ms` old."""
 
-    max_messages: int = 500
-    max_wait_ms: int = 50
+    max_messages: int = DEFAULT_BATCH_SIZE
+    max_wait_ms: int = DEFAULT_FLUSH_MS
 
 
 class IngestStats:
@@ -38,18 +42,10 @@ class IngestStats:
         self.totals = Counter()
         self._window = Counter()
         self._window_started = time.monotonic()
-        self._rejection_logged_at: dict[str, float] = {}
 
     def add(self, **counts: int) -> None:
         self.totals.update(counts)
         self._window.update(counts)
-
-    def note_rejection(self, topic: str, reason: str) -> None:
-        """Log a rejection reason at most once a minute, whatever the volume."""
-        now = time.monotonic()
-        if now - self._rejection_logged_at.get(reason, -REJECTION_LOG_SECONDS) >= REJECTION_LOG_SECONDS:
-            self._rejection_logged_at[reason] = now
-            log.warning("rejected message on %s: %s", topic, reason)
 
     def maybe_log(self) -> None:
         elapsed = time.monotonic() - self._window_started
@@ -69,129 +65,187 @@ class IngestStats:
         self._window_started = time.monotonic()
 
 
-class IngestRunner:
-    """Drives one receiver until `stop` is set; every message is acked only after commit."""
+class WriterProcess:
+    """The child process that validates and stores batches (telemetry.ingest.writer)."""
 
-    def __init__(
-        self,
-        receiver: MqttReceiver,
-        *,
-        policy: BatchPolicy,
-        stop: threading.Event,
-        summary_seconds: float = 5.0,
-    ) -> None:
+    def __init__(self) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self.stop_event = self._context.Event()
+        self.process = None
+        self.connection = None
+
+    def start(self) -> None:
+        parent_end, child_end = self._context.Pipe()
+        self.process = self._context.Process(
+            target=writer_main, args=(child_end, self.stop_event), name="ingest-writer", daemon=True
+        )
+        self.process.start()
+        child_end.close()
+        self.connection = parent_end
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.is_alive()
+
+    def send(self, number: int, batch: list[IncomingMessage]) -> None:
+        self.connection.send((number, [(m.topic, m.payload, m.received_at.timestamp()) for m in batch]))
+
+    def replies(self, timeout: float = 0.0):
+        """Answers that have arrived: (batch number, result or None)."""
+        answers = []
+        try:
+            while self.connection.poll(timeout):
+                answers.append(self.connection.recv())
+                timeout = 0.0
+        except (EOFError, OSError):
+            pass  # the writer died; `alive` says so and the batches are sent again
+        return answers
+
+    def close(self, timeout: float = 2.0) -> None:
+        if self.alive:
+            try:
+                self.connection.send(None)
+            except OSError:
+                pass
+            self.process.join(timeout)
+        if self.alive:
+            self.process.kill()
+            self.process.join()
+
+
+class HeartbeatThread(threading.Thread):
+    """Writes the ingest's heartbeat every few seconds and at once when the broker state changes.
+
+    It has its own thread so that a locked or absent database never stalls the main loop.
+    """
+
+    def __init__(self, receiver: MqttReceiver, stats: IngestStats) -> None:
+        super().__init__(name="ingest-heartbeat", daemon=True)
+        self.receiver = receiver
+        self.stats = stats
+        self.finished = threading.Event()
+
+    def run(self) -> None:
+        while not self.finished.is_set():
+            self.receiver.state_changed.clear()
+            self.beat("connected" if self.receiver.connected else "disconnected")
+            self.receiver.state_changed.wait(HEARTBEAT_SECONDS)
+        self.beat("stopped")
+        connection.close()
+
+    def beat(self, state: str) -> None:
+        try:
+            close_old_connections()
+            heartbeat_beat(process=Heartbeat.Process.INGEST, state=state, details=dict(self.stats.totals))
+        except DatabaseError as error:
+            log.warning("could not write the ingest heartbeat: %s", error)
+            connection.close()
+
+    def stop(self, timeout: float) -> None:
+        self.finished.set()
+        self.receiver.state_changed.set()
+        self.join(timeout)
+
+
+class IngestRunner:
+    """Drives one receiver and one writer process until `stop` is set."""
+
+    def __init__(self, receiver: MqttReceiver, *, policy: BatchPolicy, stop: threading.Event,
+                 summary_seconds: float = 5.0) -> None:
         self.receiver = receiver
         self.policy = policy
         self.stop = stop
         self.stats = IngestStats(summary_seconds)
-        self.known_device_ids: set[str] = set()
-        self._last_heartbeat = 0.0
+        self.writer = WriterProcess()
+        self.pending: dict[int, list[IncomingMessage]] = {}
+        self._batch: list[IncomingMessage] = []
+        self._batch_deadline = 0.0
+        self._batch_number = 0
+        self._writer_started_at = 0.0
 
     def run(self) -> None:
-        """Receive and store until stopped, then write what has arrived and disconnect."""
+        """Receive and store until stopped; then write what has arrived and disconnect."""
+        heartbeat = HeartbeatThread(self.receiver, self.stats)
+        self._start_writer()
         self.receiver.start()
+        heartbeat.start()
         try:
             while not self.stop.is_set():
-                batch = self._collect()
-                if batch:
-                    self.process(batch)
-                self._heartbeat_if_due()
-                self.stats.maybe_log()
-            self.process(self._drain())
+                self.step()
+            self._finish()
         finally:
             self.receiver.stop()
-            self._beat("stopped")
+            self.writer.close()
+            heartbeat.stop(timeout=2.0)
             log.info("ingest stopped (totals: %s)", dict(self.stats.totals))
 
-    def process(self, batch: list[IncomingMessage]) -> None:
-        """Validate, store in one transaction (retrying while the database is away), then ack."""
-        if not batch:
-            return
-        readings: list[tuple[Reading, object]] = []
-        rejections: list[RejectedInput] = []
-        for message in batch:
-            outcome = parse_message(message.topic, message.payload, message.received_at)
-            if isinstance(outcome, Reading):
-                readings.append((outcome, message.received_at))
-            else:
-                rejections.append(RejectedInput(message.topic, message.payload, outcome.reason, message.received_at))
-                self.stats.note_rejection(message.topic, outcome.reason)
-        result = self._store(readings, rejections)
-        if result is None:
-            return  # stopped while the database was away: not acked, the broker redelivers
-        for message in batch:
-            self.receiver.ack(message)
-        self.stats.add(
-            received=len(batch), stored=result.stored, duplicates=result.duplicates, rejected=result.rejected
-        )
+    def step(self) -> None:
+        """One turn of the loop: take answers, gather messages, send a batch when it is due."""
+        self._take_replies(0.0)
+        self._gather(wait=TICK_SECONDS)
+        if self._batch and (len(self._batch) >= self.policy.max_messages
+                            or time.monotonic() >= self._batch_deadline):
+            self._send_batch()
+        if not self.writer.alive:
+            self._restart_writer()
+        self.stats.maybe_log()
 
-    def _store(self, readings, rejections):
-        delay = 0.1
-        failing_since = None
-        while True:
-            try:
-                result = telemetry_store_batch(
-                    readings=readings, rejections=rejections, known_device_ids=self.known_device_ids
-                )
-            except IntegrityError as error:
-                # A cached device may have been deleted (e.g. in the admin): forget the cache.
-                if not self.known_device_ids:
-                    raise
-                log.warning("batch hit an integrity error (%s); reloading devices", error)
-                self.known_device_ids.clear()
-                continue
-            except DatabaseError as error:
-                if failing_since is None:
-                    failing_since = time.monotonic()
-                    log.error("database write failed, batch kept unacked and retried: %s", error)
-                connection.close()
-                if self.stop.wait(delay):
-                    log.warning("stopping with an unwritten batch of %d; the broker will redeliver it",
-                                len(readings) + len(rejections))
-                    return None
-                delay = min(delay * 2, DB_RETRY_MAX_SECONDS)
-                continue
-            if failing_since is not None:
-                log.info("database is back after %.1f s; batch written", time.monotonic() - failing_since)
-            return result
-
-    def _collect(self) -> list[IncomingMessage]:
+    def _gather(self, wait: float = 0.0) -> None:
+        """Move received messages into the open batch, waiting up to `wait` for the first."""
         messages = self.receiver.messages
         try:
-            first = messages.get(timeout=IDLE_POLL_SECONDS)
+            while len(self._batch) < self.policy.max_messages:
+                message = messages.get(timeout=wait) if wait else messages.get_nowait()
+                wait = 0.0
+                if not self._batch:
+                    self._batch_deadline = time.monotonic() + self.policy.max_wait_ms / 1000
+                self._batch.append(message)
         except queue.Empty:
-            return []
-        batch = [first]
-        deadline = time.monotonic() + self.policy.max_wait_ms / 1000
-        while len(batch) < self.policy.max_messages:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            try:
-                batch.append(messages.get(timeout=remaining))
-            except queue.Empty:
-                break
-        return batch
+            pass
 
-    def _drain(self) -> list[IncomingMessage]:
-        batch = []
-        while True:
-            try:
-                batch.append(self.receiver.messages.get_nowait())
-            except queue.Empty:
-                return batch
-
-    def _heartbeat_if_due(self) -> None:
-        changed = self.receiver.state_changed.is_set()
-        if changed or time.monotonic() - self._last_heartbeat >= HEARTBEAT_SECONDS:
-            self.receiver.state_changed.clear()
-            self._beat("connected" if self.receiver.connected else "disconnected")
-
-    def _beat(self, state: str) -> None:
+    def _send_batch(self) -> None:
+        self._batch_number += 1
+        self.pending[self._batch_number] = self._batch
+        self._batch = []
         try:
-            close_old_connections()
-            heartbeat_beat(process=Heartbeat.Process.INGEST, state=state, details=dict(self.stats.totals))
-            self._last_heartbeat = time.monotonic()
-        except DatabaseError as error:
-            log.warning("could not write the ingest heartbeat: %s", error)
-            connection.close()
+            self.writer.send(self._batch_number, self.pending[self._batch_number])
+        except OSError:
+            pass  # the writer died; it is restarted and sent every pending batch
+
+    def _take_replies(self, timeout: float) -> None:
+        for number, result in self.writer.replies(timeout):
+            batch = self.pending.pop(number, None)
+            if batch is None or result is None:
+                continue  # given up while stopping: not acked, the broker redelivers it
+            for message in batch:
+                self.receiver.ack(message)
+            self.stats.add(received=len(batch), stored=result.stored,
+                           duplicates=result.duplicates, rejected=result.rejected)
+
+    def _start_writer(self) -> None:
+        self._writer_started_at = time.monotonic()
+        self.writer.start()
+
+    def _restart_writer(self) -> None:
+        if time.monotonic() - self._writer_started_at < WRITER_RESTART_SECONDS:
+            return
+        log.error("the writer process exited (code %s); restarting it and resending %d batches",
+                  self.writer.process.exitcode, len(self.pending))
+        self.writer.close()
+        self._start_writer()
+        for number, batch in self.pending.items():
+            self.writer.send(number, batch)
+
+    def _finish(self) -> None:
+        """Send what has arrived, let the writer finish (or give up on a dead database), take its answers."""
+        while True:
+            self._gather()
+            if not self._batch:
+                break
+            self._send_batch()
+        self.writer.stop_event.set()  # only cuts short a retry loop; healthy writes complete
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        while self.pending and self.writer.alive and time.monotonic() < deadline:
+            self._take_replies(0.05)
+        if self.pending:
+            log.warning("%d batches not confirmed before exit; the broker will redeliver them", len(self.pending))

@@ -5,8 +5,9 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from common.longrunning import stop_query_logging
 from telemetry.ingest.receiver import MqttReceiver, MqttSettings
-from telemetry.ingest.runner import BatchPolicy, IngestRunner
+from telemetry.ingest.runner import DEFAULT_BATCH_SIZE, DEFAULT_FLUSH_MS, BatchPolicy, IngestRunner
 from telemetry.payload import DEVICE_ID_PATTERN
 
 
@@ -14,8 +15,8 @@ class Command(BaseCommand):
     help = "Subscribe to MQTT_TOPIC at QoS 1 and store readings in batches, acking after commit."
 
     def add_arguments(self, parser):
-        parser.add_argument("--batch-size", type=int, default=500, help="Write a batch at this many messages.")
-        parser.add_argument("--flush-ms", type=int, default=50, help="Write a batch when its first message is this old.")
+        parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="Write a batch at this many messages.")
+        parser.add_argument("--flush-ms", type=int, default=DEFAULT_FLUSH_MS, help="Write a batch when its first message is this old.")
         parser.add_argument("--shared-group", default="", help="Subscribe $share/NAME/<topic> to split the stream.")
         parser.add_argument("--summary-seconds", type=float, default=5.0, help="Throughput log interval.")
 
@@ -24,6 +25,7 @@ class Command(BaseCommand):
             raise CommandError("--batch-size, --flush-ms and --summary-seconds must be positive")
         if shared_group and not DEVICE_ID_PATTERN.fullmatch(shared_group):
             raise CommandError("--shared-group must be letters, digits, '.', '_' or '-'")
+        stop_query_logging()
         topic = f"$share/{shared_group}/{settings.MQTT_TOPIC}" if shared_group else settings.MQTT_TOPIC
         receiver = MqttReceiver(
             MqttSettings(
