@@ -6,6 +6,7 @@ import pytest
 def built_spa(settings, tmp_path):
     (tmp_path / "index.html").write_text("<!doctype html><div id=root></div>")
     settings.SPA_DIST_DIR = tmp_path
+    settings.WHITENOISE_ROOT = tmp_path  # read when the test client builds its middleware
 
 
 @pytest.mark.parametrize("path", ["/", "/devices/device-001", "/alerts?type=OFFLINE"])
@@ -24,6 +25,7 @@ def test_api_and_admin_are_not_swallowed_by_the_dashboard(client, built_spa):
 
 def test_a_missing_build_says_how_to_build_it(client, settings, tmp_path):
     settings.SPA_DIST_DIR = tmp_path / "missing"
+    settings.WHITENOISE_ROOT = None
     response = client.get("/")
     assert response.status_code == 503
     assert b"make frontend-build" in response.content
