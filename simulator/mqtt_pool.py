@@ -20,7 +20,7 @@ import paho.mqtt.client as mqtt
 log = logging.getLogger("simulator")
 
 RETRY_FIRST_SECONDS = 1.0
-RETRY_MAX_SECONDS = 10.0
+RETRY_MAX_SECONDS = 5.0
 # Connections are opened at a bounded rate: a burst of hundreds of connects overflows
 # the broker's listen backlog, and a dropped SYN stalls this (blocking) connect for a
 # second. Pacing also keeps publishing going for the devices already connected.
@@ -313,8 +313,10 @@ class ClientPool:
         self._schedule_retry(link, now)
         if was_connected and self._outage_started is None:
             self._outage_started = now
+            # paho reports a connection the broker dropped as "Unspecified error".
+            why = "connection closed" if reason_code.value == 128 else str(reason_code)
             log.warning("Lost the connection to the MQTT broker at %s (%s: %s); reconnecting",
-                        self.settings.address, link.client_id, reason_code)
+                        self.settings.address, link.client_id, why)
 
     def _on_publish(self, client, link: Link, mid, reason_code, properties) -> None:
         self.acked += 1

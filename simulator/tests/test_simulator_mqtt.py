@@ -7,7 +7,7 @@ import time
 import psutil
 import pytest
 
-from devtools.broker import free_port
+from devtools.broker import LocalBroker, free_port
 from devtools.waiting import wait_until
 from readings import SimulatedDevice
 
@@ -177,6 +177,14 @@ def test_an_unreachable_broker_at_start_is_a_clear_error_and_a_non_zero_exit(run
     assert sim.process.wait(timeout=15) != 0
     assert re.search(rf"retrying in 0.5 s \(attempt 1 of 2\)", sim.output())
     assert f"error: cannot reach the MQTT broker at 127.0.0.1:{Nowhere.port} after 2 attempts" in sim.output()
+
+
+def test_a_broker_that_refuses_the_credentials_is_reported_at_once_without_retrying(tmp_path, run_simulator):
+    with LocalBroker(tmp_path / "closed-broker", extra="allow_anonymous false\n") as broker:
+        sim = run_simulator(broker, "--username", "device-001", "--password", "wrong")
+        assert sim.process.wait(timeout=10) == 1
+    assert f"error: the MQTT broker at 127.0.0.1:{broker.port} refused the connection: Not authorized" in sim.output()
+    assert "retrying" not in sim.output()
 
 
 @pytest.mark.parametrize("sig, reason", [(signal.SIGINT, "interrupted"), (signal.SIGTERM, "terminated")])
