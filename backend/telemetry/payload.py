@@ -156,9 +156,11 @@ def _iso(value) -> datetime:
 
 
 def _extra(document: dict) -> dict | None:
+    # A key holding U+0000 is dropped: PostgreSQL's jsonb cannot represent it, and the
+    # failed INSERT would take the whole batch, good readings included, down with it.
     extra = {
         key: value
         for key, value in document.items()
-        if key not in RESERVED_KEYS and _is_number(value) and math.isfinite(value)
+        if key not in RESERVED_KEYS and "\x00" not in key and _is_number(value) and math.isfinite(value)
     }
     return extra or None

@@ -160,6 +160,11 @@ def test_other_numeric_fields_are_kept_as_extra_and_other_values_ignored():
     assert reading.extra == {"pressure": 1013.2, "rssi": -70}
 
 
+def test_an_extra_key_holding_a_nul_character_is_dropped_because_postgresql_jsonb_cannot_store_it():
+    reading = parse(b'{"temperature": 20, "pressure": 1013, "p\\u0000": 1, "\\u0000": 2}')
+    assert reading.extra == {"pressure": 1013}
+
+
 @pytest.mark.parametrize(
     ("payload", "reason"),
     [
