@@ -139,7 +139,8 @@ class Simulation:
         self.devices_done = 0
         self.next_slot = 0
         self.silent = False
-        self.started = self.base_ms = 0.0
+        self.started = 0.0
+        self.base_ms = 0
         self.max_lag = 0.0
         self._report_at = 0.0
         self._report_acked = 0
@@ -173,8 +174,9 @@ class Simulation:
                 wait = min(wait, self.args.duration - (time.monotonic() - self.started))
             self.pool.poll(min(max(wait, 0.0), 0.1))
         natural = self.stop_reason in ("duration reached", "count reached")
-        self.pool.close(drain_seconds=DRAIN_SECONDS if natural else DRAIN_SECONDS_ON_SIGNAL,
-                        should_hurry=lambda: self.signals > 1)
+        # Only QoS 1/2 publishes are acknowledged; QoS 0 ones are done once written.
+        drain = (DRAIN_SECONDS if natural else DRAIN_SECONDS_ON_SIGNAL) if self.args.qos > 0 else 0.0
+        self.pool.close(drain_seconds=drain, should_hurry=lambda: self.signals > 1)
         self._final_summary()
         if natural and self.args.qos > 0 and self.pool.pending:
             print(f"error: {self.pool.pending} messages were not acknowledged by the broker", file=sys.stderr)
