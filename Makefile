@@ -8,7 +8,7 @@ MQTT_PORT ?= 1883
 
 .DEFAULT_GOAL := help
 .PHONY: help deps venv mosquitto run test test-backend migrate clean
-.PHONY: frontend-deps test-frontend frontend-build
+.PHONY: frontend-deps test-frontend frontend-build bench bench-quick
 
 help:
 	@echo "make run    start broker, web, ingest (and the rest) on http://localhost:8000/"
@@ -61,6 +61,13 @@ frontend-build: frontend/dist/index.html
 frontend/dist/index.html: $(FRONTEND_STAMP) $(FRONTEND_SOURCES)
 	cd frontend && npm run build
 	touch $@
+
+# Benchmarks (bench/): figures printed as name=value and written to bench/results.json.
+bench: deps
+	$(PY) bench/run.py
+
+bench-quick: deps
+	$(PY) bench/run.py --quick
 
 clean:
 	rm -rf $(VENV) backend/db.sqlite3* backend/test_db.sqlite3* .data
