@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from alerts.selectors import alert_list
 from api import params, serializers
 from api.errors import UnknownDevice
+from api.permissions import PublicReadOrStaff
 from common.timefmt import iso_utc
 from devices.selectors import device_exists, device_get, device_list
 from health.selectors import health_report
@@ -32,6 +33,9 @@ def _require_device(device_id: str) -> None:
 
 class HealthView(APIView):
     """Database, MQTT ingest and worker status; 503 when the database is down."""
+
+    # Load balancers and monitors probe it without credentials, even with API_READ_AUTH.
+    permission_classes = [PublicReadOrStaff]
 
     def get(self, request):
         try:

@@ -1,5 +1,6 @@
 """Typed readers for settings taken from the environment; a bad value fails loudly."""
 import os
+import re
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -41,6 +42,14 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_rate(name: str, default: str) -> str:
+    """The variable as a DRF throttle rate such as `3000/min` (requests per s, min, hour or day)."""
+    value = env_str(name, default).strip()
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a rate like 3000/min (per s, min, hour or day)")
+    return value
 
 
 def _env_number(name, default, kind, minimum):

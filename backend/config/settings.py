@@ -5,12 +5,14 @@ from pathlib import Path
 
 import dj_database_url
 
-from config.env import env_bool, env_float, env_int, env_list, env_str
+from config.env import env_bool, env_float, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BASE_DIR.parent
 
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-insecure-secret-key-change-me")
+# A development default only: config.settings_production refuses to start with it.
+INSECURE_DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", INSECURE_DEFAULT_SECRET_KEY)
 DEBUG = env_bool("DJANGO_DEBUG", True)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 
@@ -22,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
     "corsheaders",
     "devices",
     "telemetry",
@@ -114,18 +117,43 @@ WHITENOISE_IMMUTABLE_FILE_TEST = r"^.+[.-][0-9a-zA-Z_-]{8,12}\..+$"
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Session first: a request without credentials then gets 403 (the session scheme
+    # sends no WWW-Authenticate challenge), as docs/api.md says. Tokens need no CSRF.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ReadOnlyOrStaff"],
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # One bucket per client address (anonymous) or per user. A dashboard tab polls about
+    # eight endpoints every 3 s (160 requests/min), so the defaults leave room for many
+    # tabs behind one address while a runaway client is cut off.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_rate("API_THROTTLE_ANON", "3000/min"),
+        "user": env_rate("API_THROTTLE_USER", "6000/min"),
+    },
+    # How many proxies in front of Django append to X-Forwarded-For. With 0 the header
+    # is ignored: trusting it blindly would let a client pick a fresh bucket per request.
+    "NUM_PROXIES": env_int("API_NUM_PROXIES", 0, minimum=0),
 }
+# Reads are open unless this is on; then they need a signed-in user (session or token).
+API_READ_AUTH = env_bool("API_READ_AUTH", False)
 
+# The built SPA is same-origin and needs neither. The Vite dev server (port 5173)
+# proxies /api and /admin to runserver, so its unsafe requests carry Origin
+# http://localhost:5173, which CSRF must trust; a page calling runserver directly
+# from 5173 also needs CORS, with cookies for a session login. Only /api/ answers CORS.
 CORS_ALLOWED_ORIGINS = env_list(
     "CORS_ALLOWED_ORIGINS", ["http://localhost:5173", "http://127.0.0.1:5173"]
 )
-CSRF_TRUSTED_ORIGINS = CORS_ALLOWED_ORIGINS
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = True
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", CORS_ALLOWED_ORIGINS)
 
 MQTT_HOST = env_str("MQTT_HOST", "localhost")
 MQTT_PORT = env_int("MQTT_PORT", 1883, minimum=1)
