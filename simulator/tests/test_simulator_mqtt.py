@@ -131,7 +131,7 @@ def test_silent_after_stops_publishing_for_a_while_then_resumes(
     gaps = [b - a for a, b in zip(stamps, stamps[1:])]
     longest = max(range(len(gaps)), key=gaps.__getitem__)
     assert 1450 <= gaps[longest] <= 1600  # the silence, in the readings' own timestamps
-    assert arrivals[longest + 1] - arrivals[longest] >= 1.3  # and on the wire
+    assert arrivals[longest + 1] - arrivals[longest] >= 1.0  # and on the wire
     assert all(gap == 50 for i, gap in enumerate(gaps) if i != longest)  # steady either side of it
     assert longest >= 5 and len(gaps) - longest >= 5  # publishing before and after
     assert "Going silent for 1.5 s" in sim.output() and "Silence over: publishing again" in sim.output()
@@ -215,21 +215,23 @@ def test_a_fleet_of_1000_devices_keeps_up_with_one_message_a_second_each(
                         "--drop-rate", "0", "--duration", "6", "--summary-seconds", "1", *options)
     sim.wait_for_output(r"Connected to the MQTT broker")
     process = psutil.Process(sim.process.pid)
-    time.sleep(1.5)  # let the first round of every device go out
-
+    time.sleep(1.5)  # past the first round of every device
     before, window_start = process.cpu_times(), time.monotonic()
     time.sleep(3)
     after, window_end = process.cpu_times(), time.monotonic()
     cpu = (after.user + after.system - before.user - before.system) / (window_end - window_start)
 
     assert sim.process.wait(timeout=20) == 0, sim.output()
-    in_window = [a for a, _, _ in subscriber.received(unique_prefix) if window_start <= a < window_end]
-    assert len(in_window) / (window_end - window_start) > 900  # about 1,000 messages a second
+    summary = final_summary(sim)
+    # Kept up: by the 6 s deadline it had made (nearly) all 6,000 readings due, and
+    # every one of them reached the subscriber, from all 1,000 devices.
+    assert summary["meant"] >= 5900 and summary["unsent"] == 0
+    wait_until(lambda: len(subscriber.received(unique_prefix)) >= summary["published"], timeout=10)
     assert len({p["deviceId"] for p in subscriber.payloads(unique_prefix)}) == 1000
-    summaries = re.findall(r"(\d+)/(\d+) connected \| published \d+ \(([\d.]+) msg/s\)", sim.output())
     connections = 1 if single_connection else 1000
+    summaries = re.findall(r"(\d+)/(\d+) connected \| .* \| lag ([\d.]+) s", sim.output())
     assert summaries and all((int(up), int(of)) == (connections, connections) for up, of, _ in summaries)
-    assert 900 < float(summaries[-1][2]) < 1100
+    assert max(float(lag) for _, _, lag in summaries) < 1.0
     assert cpu < 0.8, f"the simulator used {cpu:.0%} of a core"
     print(f"1000 devices at 1 msg/s ({'one connection' if single_connection else 'one connection each'}): "
           f"{cpu:.0%} of one core")
