@@ -11,8 +11,9 @@ MQTT_PORT ?= 1883
 .PHONY: frontend-deps test-frontend frontend-build bench bench-quick
 
 help:
-	@echo "make run    start broker, web, ingest (and the rest) on http://localhost:8000/"
-	@echo "make test   install what is missing and run every test"
+	@echo "make run          broker, web, ingest, worker and a simulated fleet on http://localhost:8000/"
+	@echo "make test         install what is missing and run every test"
+	@echo "make bench-quick  a two-minute benchmark (make bench: the full one)"
 
 deps: venv mosquitto
 
@@ -29,9 +30,13 @@ mosquitto:
 
 migrate: venv
 	cd backend && $(PY) manage.py migrate --noinput
+	cd backend && $(PY) manage.py collectstatic --noinput -v0
 
-run: deps migrate
-	@echo "Dashboard and API: http://localhost:8000/  (admin: http://localhost:8000/admin/)"
+run: deps migrate frontend-build
+	@echo
+	@echo "  Dashboard: http://localhost:8000/   API: http://localhost:8000/api/   Admin: http://localhost:8000/admin/"
+	@echo "  (python backend/manage.py createsuperuser for an admin login; Ctrl-C stops everything)"
+	@echo
 	MQTT_PORT=$(MQTT_PORT) $(VENV)/bin/honcho --procfile Procfile start
 
 test: deps test-backend test-frontend
