@@ -17,9 +17,11 @@ class Silence:
 
     @property
     def end(self) -> float:
+        """Seconds after the start at which publishing resumes."""
         return self.after + self.length
 
     def covers(self, offset: float) -> bool:
+        """Whether a slot due `offset` seconds after the start falls in the silence."""
         return self.after <= offset < self.end
 
 

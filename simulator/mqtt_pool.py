@@ -45,6 +45,7 @@ class BrokerSettings:
 
     @property
     def address(self) -> str:
+        """host:port, for messages."""
         return f"{self.host}:{self.port}"
 
 
@@ -341,4 +342,5 @@ class ClientPool:
 
 
 def _describe(error: OSError) -> str:
+    """A socket error as a user reads it: "Connection refused", not "[Errno 111] ..."."""
     return error.strerror or str(error) or type(error).__name__
