@@ -123,11 +123,11 @@ def main() -> None:
         return
     broker = LocalBroker(args.data_dir, args.port, bind=args.bind).start()
     print(f"mosquitto listening on port {args.port} with ./mosquitto.conf (log: {broker.log_file})", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: broker.stop())
-    try:
-        broker.process.wait()
-    except KeyboardInterrupt:
-        broker.stop()
+    # The handlers only pass the signal on: the main thread is already waiting for
+    # mosquitto, and a second wait from inside a handler would block on the first.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: broker.process.send_signal(signal.SIGTERM))
+    broker.process.wait()
     sys.exit(0)
 
 
