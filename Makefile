@@ -7,7 +7,7 @@ PY := $(abspath $(VENV))/bin/python
 MQTT_PORT ?= 1883
 
 .DEFAULT_GOAL := help
-.PHONY: help deps venv mosquitto run test test-backend migrate clean
+.PHONY: help deps venv mosquitto run test test-backend test-faults migrate clean
 .PHONY: frontend-deps test-frontend frontend-build bench bench-quick
 
 help:
@@ -43,6 +43,11 @@ test: deps test-backend test-frontend
 
 test-backend:
 	$(PY) -m pytest
+
+# The fault-injection tests (docs/reliability.md) with the long durations: a 100-device
+# fleet's 60 s backlog, 10 s outages, more worker kills. make test runs them short.
+test-faults: deps
+	FAULTS_BACKLOG_SECONDS=60 FAULTS_OUTAGE_SECONDS=10 FAULTS_WORKER_KILLS=3 $(PY) -m pytest -m faults
 
 # The dashboard (frontend/): npm ci from the committed lock file, again whenever
 # the lock file is newer than the last install (the stamp file records it).
