@@ -56,8 +56,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("MQTT_PORT", "1883")),
                         help="broker port (default $MQTT_PORT or 1883)")
     parser.add_argument("--qos", type=int, default=1, choices=(0, 1, 2), help="MQTT QoS (default 1)")
-    parser.add_argument("--username", help="broker username")
-    parser.add_argument("--password", help="broker password")
+    parser.add_argument("--username", default=os.environ.get("MQTT_USERNAME") or None,
+                        help="broker username (default $MQTT_USERNAME)")
+    parser.add_argument("--password", default=os.environ.get("MQTT_PASSWORD") or None,
+                        help="broker password (default $MQTT_PASSWORD; prefer it to the command line, "
+                             "where other users can read it)")
     parser.add_argument("--seed", type=int, help="make readings and drops repeatable (default: random, printed)")
     parser.add_argument("--heat", action="store_true", help="keep every device's temperature above 30 °C")
     parser.add_argument("--silent-after", type=float, metavar="S", help="go silent S seconds after the start ...")

@@ -2,14 +2,18 @@
 import json
 import re
 import signal
+import subprocess
+import sys
 import time
 
 import psutil
 import pytest
 
 from devtools.broker import LocalBroker, free_port
+from devtools.processes import ManagedProcess
 from devtools.waiting import wait_until
 from readings import SimulatedDevice
+from tests.conftest import REPO_DIR, SIMULATOR
 
 PUBLISHED_LINE = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] Published: (\{.*\})$", re.MULTILINE)
 FINAL_SUMMARY = re.compile(r"Stopped \((?P<reason>[^)]+)\) after [\d.]+ s: (?P<devices>\d+) devices?, "
@@ -235,3 +239,18 @@ def test_a_fleet_of_1000_devices_keeps_up_with_one_message_a_second_each(
     assert cpu < 0.8, f"the simulator used {cpu:.0%} of a core"
     print(f"1000 devices at 1 msg/s ({'one connection' if single_connection else 'one connection each'}): "
           f"{cpu:.0%} of one core")
+
+
+def test_broker_credentials_come_from_the_environment(tmp_path):
+    password_file = tmp_path / "passwd"
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(password_file), "device-001", "s3cret"], check=True)
+    extra = f"allow_anonymous false\npassword_file {password_file}\n"
+    with LocalBroker(tmp_path / "closed-broker", extra=extra) as broker:
+        sim = ManagedProcess(
+            [sys.executable, str(SIMULATOR), "--host", "127.0.0.1", "--port", str(broker.port),
+             "--count", "2", "--interval", "0.05", "--drop-rate", "0"],
+            log_file=tmp_path / "simulator.log", cwd=REPO_DIR,
+            env={"MQTT_USERNAME": "device-001", "MQTT_PASSWORD": "s3cret"},
+        ).start()
+        assert sim.process.wait(timeout=15) == 0, sim.output()
+    assert "published 2" in sim.output()
