@@ -3,7 +3,8 @@ import { cleanup } from '@testing-library/react';
 import { afterEach, vi } from 'vitest';
 
 // jsdom has no matchMedia: answer "light theme, nothing matches".
-if (typeof window.matchMedia !== 'function') {
+const inBrowser = typeof window !== 'undefined';
+if (inBrowser && typeof window.matchMedia !== 'function') {
   Object.defineProperty(window, 'matchMedia', {
     writable: true,
     value: (query: string) => ({
@@ -20,7 +21,7 @@ if (typeof window.matchMedia !== 'function') {
 }
 
 // jsdom does not scroll; the virtualised table asks it to.
-window.scrollTo = () => {};
+if (inBrowser) window.scrollTo = () => {};
 
 // jsdom cannot draw on a canvas: the chart component is replaced by a canvas
 // that records what it was given (see testing/chart-mock.tsx).

@@ -47,7 +47,12 @@ export function DevicePage() {
         <WindowSelector value={window} onChange={onWindowChange} />
       </div>
       <WindowStats deviceId={deviceId} window={window} />
-      <TelemetryCharts deviceId={deviceId} window={window} threshold={threshold} />
+      <TelemetryCharts
+        deviceId={deviceId}
+        window={window}
+        threshold={threshold}
+        offlineAfterSeconds={config?.offline_after_seconds}
+      />
       <Panel
         title="Recent alerts"
         actions={

@@ -21,22 +21,24 @@ const AlertRow = memo(function AlertRow({ alert, isNew, showDevice }: { alert: A
             <span className="ml-2 rounded bg-amber-400 px-1.5 py-0.5 text-xs font-semibold text-amber-950">New</span>
           )}
         </div>
-        <div className="text-xs text-slate-500 dark:text-slate-400">{formatDateTime(alert.ts)}</div>
+        <div className="hidden text-xs text-slate-500 sm:block dark:text-slate-400">{formatDateTime(alert.ts)}</div>
       </td>
       {showDevice && (
         <td className="px-3 py-2">
           <Link
             to={`/devices/${encodeURIComponent(alert.device_id)}`}
-            className="font-medium break-all text-sky-700 hover:underline dark:text-sky-400"
+            className="font-medium whitespace-nowrap text-sky-700 hover:underline dark:text-sky-400"
           >
             {alert.device_id}
           </Link>
         </td>
       )}
       <td className="px-3 py-2">
-        <AlertTypeBadge type={alert.alert_type} />
+        <div className="flex flex-col items-start gap-1 md:flex-row md:items-center md:gap-3">
+          <AlertTypeBadge type={alert.alert_type} />
+          <span className="text-xs text-slate-700 md:text-sm dark:text-slate-300">{describeAlert(alert)}</span>
+        </div>
       </td>
-      <td className="px-3 py-2 text-slate-700 dark:text-slate-300">{describeAlert(alert)}</td>
     </tr>
   );
 });
@@ -60,8 +62,7 @@ export function AlertsTable({
           <tr>
             <th scope="col" className="px-3 py-2 font-semibold">Raised</th>
             {showDevice && <th scope="col" className="px-3 py-2 font-semibold">Device</th>}
-            <th scope="col" className="px-3 py-2 font-semibold">Type</th>
-            <th scope="col" className="px-3 py-2 font-semibold">Details</th>
+            <th scope="col" className="px-3 py-2 font-semibold">Alert</th>
           </tr>
         </thead>
         <tbody>

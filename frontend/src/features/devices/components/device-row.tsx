@@ -17,13 +17,13 @@ interface Props {
 
 function MetricCell({ value, avg, unit, hot }: { value: number | null | undefined; avg: number | null | undefined; unit: '°C' | '%'; hot?: boolean }) {
   return (
-    <td className="px-3 text-right tabular-nums">
+    <td className="px-2 text-right whitespace-nowrap tabular-nums sm:px-3">
       <div className={hot ? 'font-semibold text-red-600 dark:text-red-400' : 'text-slate-900 dark:text-slate-100'}>
         {formatMetric(value, unit)}
       </div>
       <div className="text-xs text-slate-500 dark:text-slate-400">
         <span className="sr-only">5 min average </span>
-        <span aria-hidden="true">avg </span>
+        <span aria-hidden="true" className="hidden sm:inline">avg </span>
         {formatMetric(avg, unit)}
       </div>
     </td>
@@ -42,7 +42,7 @@ export const DeviceRow = memo(function DeviceRow({ device, avg, threshold, rowIn
       style={{ height: ROW_HEIGHT }}
       className="border-b border-slate-100 hover:bg-slate-50 dark:border-slate-800 dark:hover:bg-slate-800/60"
     >
-      <td className="max-w-0 px-3">
+      <td className="max-w-0 px-2 sm:px-3">
         <Link
           to={`/devices/${encodeURIComponent(device.device_id)}`}
           className="block truncate font-medium text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-sky-500 dark:text-sky-400"
@@ -51,7 +51,7 @@ export const DeviceRow = memo(function DeviceRow({ device, avg, threshold, rowIn
         </Link>
         {subtitle && <div className="truncate text-xs text-slate-500 dark:text-slate-400">{subtitle}</div>}
       </td>
-      <td className="px-3">
+      <td className="px-2 sm:px-3">
         <StatusBadge status={device.status} />
         <RelativeTime value={device.last_seen} className="block text-xs text-slate-500 sm:hidden dark:text-slate-400" />
       </td>

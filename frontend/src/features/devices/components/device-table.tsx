@@ -39,14 +39,18 @@ export function DeviceTable({ devices, averages, threshold }: Props) {
       <table aria-label="Devices" aria-rowcount={devices.length + 1} className="w-full min-w-[20rem] table-fixed text-sm">
         <thead className="bg-slate-50 text-left text-xs tracking-wide text-slate-500 uppercase dark:bg-slate-800 dark:text-slate-400">
           <tr aria-rowindex={1}>
-            <th scope="col" className="w-[34%] px-3 py-2 font-semibold">Device</th>
-            <th scope="col" className="w-[22%] px-3 py-2 font-semibold sm:w-[15%]">Status</th>
+            <th scope="col" className="w-[31%] px-2 py-2 font-semibold sm:w-[34%] sm:px-3">Device</th>
+            <th scope="col" className="w-[29%] px-2 py-2 font-semibold sm:w-[15%] sm:px-3">Status</th>
             <th scope="col" className="hidden w-[15%] px-3 py-2 font-semibold sm:table-cell">Last seen</th>
-            <th scope="col" className="w-[22%] px-3 py-2 text-right font-semibold sm:w-[18%]">
-              Temperature<span className="block font-normal normal-case">latest · 5 min avg</span>
+            <th scope="col" className="w-[20%] px-2 py-2 text-right font-semibold sm:w-[18%] sm:px-3">
+              <span className="sm:hidden">Temp</span>
+              <span className="hidden sm:inline">Temperature</span>
+              <span className="hidden font-normal normal-case sm:block">latest · 5 min avg</span>
             </th>
-            <th scope="col" className="w-[22%] px-3 py-2 text-right font-semibold sm:w-[18%]">
-              Humidity<span className="block font-normal normal-case">latest · 5 min avg</span>
+            <th scope="col" className="w-[20%] px-2 py-2 text-right font-semibold sm:w-[18%] sm:px-3">
+              <span className="sm:hidden">Hum.</span>
+              <span className="hidden sm:inline">Humidity</span>
+              <span className="hidden font-normal normal-case sm:block">latest · 5 min avg</span>
             </th>
           </tr>
         </thead>

@@ -85,7 +85,14 @@ export function FleetOverview({ status, query, onStatusChange, onQueryChange, th
       </EmptyState>
     );
   } else {
-    body = <DeviceTable devices={visible} averages={averages} threshold={threshold} />;
+    body = (
+      <>
+        <p className="text-xs text-slate-500 sm:hidden dark:text-slate-400">
+          Each reading shows the latest value above its 5 min average.
+        </p>
+        <DeviceTable devices={visible} averages={averages} threshold={threshold} />
+      </>
+    );
   }
 
   return (

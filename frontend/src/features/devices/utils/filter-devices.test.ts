@@ -1,3 +1,4 @@
+// @vitest-environment node
 import { describe, expect, it } from 'vitest';
 import { makeDevice } from '@/testing/data';
 import { countByStatus, filterDevices, parseStatusFilter } from './filter-devices';

@@ -15,6 +15,8 @@ interface Props {
   window: SeriesWindow;
   /** The HIGH_TEMP threshold, drawn on the temperature chart. */
   threshold?: number;
+  /** Silences longer than this break the lines (the backend's OFFLINE delay). */
+  offlineAfterSeconds?: number;
 }
 
 function rangeText(points: ChartPoint[], unit: '°C' | '%'): string {
@@ -24,14 +26,18 @@ function rangeText(points: ChartPoint[], unit: '°C' | '%'): string {
 }
 
 /** Temperature and humidity charts of one device over a window, from the bucketed series. */
-export function TelemetryCharts({ deviceId, window, threshold }: Props) {
+export function TelemetryCharts({ deviceId, window, threshold, offlineAfterSeconds = 10 }: Props) {
   const { data, error, isPending, isPlaceholderData } = useSeries(deviceId, window);
   const bucketSeconds = data?.bucket_seconds ?? 1;
+  const points = data?.points;
   const temperature = useMemo(
-    () => toChartPoints(data?.points ?? [], 'temperature', bucketSeconds),
-    [data?.points, bucketSeconds],
+    () => toChartPoints(points ?? [], 'temperature', bucketSeconds, offlineAfterSeconds),
+    [points, bucketSeconds, offlineAfterSeconds],
   );
-  const humidity = useMemo(() => toChartPoints(data?.points ?? [], 'humidity', bucketSeconds), [data?.points, bucketSeconds]);
+  const humidity = useMemo(
+    () => toChartPoints(points ?? [], 'humidity', bucketSeconds, offlineAfterSeconds),
+    [points, bucketSeconds, offlineAfterSeconds],
+  );
   const span = describeWindow(window);
 
   if (isPending) {

@@ -64,7 +64,10 @@ export function TimeSeriesChart({ label, unit, points, color, threshold, resetKe
       scales: {
         x: {
           type: 'time',
-          time: { tooltipFormat: 'yyyy-MM-dd HH:mm:ss' },
+          time: {
+            tooltipFormat: 'yyyy-MM-dd HH:mm:ss',
+            displayFormats: { second: 'HH:mm:ss', minute: 'HH:mm', hour: 'HH:mm', day: 'MMM d' },
+          },
           ticks: { color: text, maxRotation: 0, autoSkipPadding: 16 },
           grid: { color: grid },
         },

@@ -1,3 +1,4 @@
+// @vitest-environment node
 import { describe, expect, it } from 'vitest';
 import { summarize, toChartPoints } from './series';
 
@@ -21,13 +22,28 @@ describe('toChartPoints', () => {
     ]);
   });
 
-  it('breaks the line where buckets are missing', () => {
+  it('breaks the line across a silence', () => {
     const points = toChartPoints(
-      [bucket('2024-10-09T14:00:00Z', 21), bucket('2024-10-09T14:00:10Z', 23)],
+      [bucket('2024-10-09T14:00:00Z', 21), bucket('2024-10-09T14:00:12Z', 23)],
       'temperature',
       2,
     );
     expect(points.map((p) => p.y)).toEqual([21, null, 23]);
+  });
+
+  it('bridges a single missing bucket', () => {
+    const points = toChartPoints(
+      [bucket('2024-10-09T14:00:00Z', 21), bucket('2024-10-09T14:00:02Z', 22)],
+      'temperature',
+      1,
+    );
+    expect(points.map((p) => p.y)).toEqual([21, 22]);
+  });
+
+  it('scales the silence with wide buckets', () => {
+    const wide = [bucket('2024-10-09T14:00:00Z', 21), bucket('2024-10-09T14:10:00Z', 22)];
+    expect(toChartPoints(wide, 'temperature', 288).map((p) => p.y)).toEqual([21, 22]);
+    expect(toChartPoints(wide, 'temperature', 60).map((p) => p.y)).toEqual([21, null, 22]);
   });
 
   it('keeps a bucket without the metric as a gap', () => {

@@ -10,12 +10,18 @@ type Metric = 'temperature' | 'humidity';
 /**
  * Chart points for one metric from the series endpoint's buckets (oldest first).
  * Empty buckets are omitted by the API, so where two buckets are further apart
- * than 1.5 bucket widths a null point is put in: the line breaks instead of
- * drawing a straight bridge across a silence.
+ * than a silence worth showing (a few buckets, and at least `minGapSeconds`, by
+ * default the OFFLINE delay) a null point is put in: the line breaks instead of
+ * drawing a straight bridge across it. A single dropped message is bridged.
  */
-export function toChartPoints(points: readonly SeriesPoint[], metric: Metric, bucketSeconds: number): ChartPoint[] {
+export function toChartPoints(
+  points: readonly SeriesPoint[],
+  metric: Metric,
+  bucketSeconds: number,
+  minGapSeconds = 10,
+): ChartPoint[] {
   const out: ChartPoint[] = [];
-  const maxGapMs = bucketSeconds * 1500;
+  const maxGapMs = Math.max(bucketSeconds * 2.5, minGapSeconds) * 1000;
   let previous: number | undefined;
   for (const point of points) {
     const x = Date.parse(point.ts);
