@@ -4,30 +4,23 @@ Each step reads what it needs, asks alerts.rules what to do, and writes the stat
 and its alerts in one transaction guarded by a compare-and-set, so that two workers, a
 crash between steps or a re-run never raise an alert twice or lose one.
 """
-import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from functools import reduce
-from operator import or_
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import transaction
+from django.db.models import F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from alerts import rules
-from alerts.models import Alert, DeviceAlertState, ReadingWatermark
-from alerts.watermark import Gap, Watermark, advance, transactions_in_progress
+from alerts.high_temp import high_temp_evaluate
+from alerts.models import Alert, DeviceAlertState
+from alerts.records import ensure_states, log_alerts
 from devices.models import Device
-from telemetry.models import Telemetry
 
-log = logging.getLogger("alerts")
-
-HIGH_TEMP_WATERMARK = "high_temp"
 DEVICES_PER_STATEMENT = 1000
-READINGS_PER_READ = 5000
-MAX_OPEN_GAPS = 10_000
 HIGH_TEMP_BUDGET_SECONDS = 0.5
 MAX_DEVICE_ROUNDS = 50
 
@@ -53,18 +46,20 @@ class DeviceStep:
     alerts: int
 
 
-@dataclass(frozen=True, slots=True)
-class HighTempStep:
-    readings: int
-    alerts: int
-    full: bool  # it read as many readings as allowed: more may be waiting
-
-
 def _cas_status(device_ids: list[str], *, old: str, new: str) -> None:
     """UPDATE ... SET status = new WHERE status = old for rows this transaction has locked."""
     changed = Device.objects.filter(pk__in=device_ids, status=old).update(status=new)
     if changed != len(device_ids):
         raise TransitionConflict(f"{old}->{new}: {changed} of {len(device_ids)} devices changed")
+
+
+def _record_offline(device_ids: list[str], *, since: datetime) -> None:
+    """Remember when these devices went OFFLINE and their last_seen then (locked, so unchanged)."""
+    ensure_states(device_ids)
+    current_last_seen = Subquery(Device.objects.filter(pk=OuterRef("pk")).values("last_seen")[:1])
+    DeviceAlertState.objects.filter(pk__in=device_ids).update(
+        offline_since=since, offline_last_seen=Coalesce(current_last_seen, Value(rules.NEVER_SEEN))
+    )
 
 
 def devices_mark_offline(*, now: datetime, offline_after: float, limit: int = DEVICES_PER_STATEMENT) -> DeviceStep:
@@ -88,14 +83,8 @@ def devices_mark_offline(*, now: datetime, offline_after: float, limit: int = DE
             Alert(device_id=pk, alert_type=Alert.Type.OFFLINE, ts=now, payload=rules.offline_payload(last_seen=seen))
             for pk, seen in due
         )
-        DeviceAlertState.objects.bulk_create(
-            [DeviceAlertState(device_id=pk, offline_since=now, offline_last_seen=seen) for pk, seen in due],
-            update_conflicts=True,
-            unique_fields=["device"],
-            update_fields=["offline_since", "offline_last_seen"],
-        )
-    for pk, seen in due:
-        log.info("OFFLINE %s (last seen %s)", pk, seen.isoformat())
+        _record_offline([pk for pk, _ in due], since=now)
+    log_alerts("OFFLINE", [(pk, f"last seen {seen.isoformat()}") for pk, seen in due])
     return DeviceStep(examined=len(due), alerts=len(due))
 
 
@@ -124,8 +113,7 @@ def devices_mark_online(*, now: datetime, limit: int = DEVICES_PER_STATEMENT) ->
             if decision is rules.OfflineDeviceDecision.ONLINE:
                 back.append((pk, offline_since))
             elif decision is rules.OfflineDeviceDecision.ADOPT:
-                adopted.append(DeviceAlertState(device_id=pk, offline_since=now,
-                                                offline_last_seen=last_seen or rules.NEVER_SEEN))
+                adopted.append(pk)
         if back:
             ids = [pk for pk, _ in back]
             _cas_status(ids, old=Device.Status.OFFLINE, new=Device.Status.ONLINE)
@@ -136,89 +124,9 @@ def devices_mark_online(*, now: datetime, limit: int = DEVICES_PER_STATEMENT) ->
             )
             DeviceAlertState.objects.filter(pk__in=ids).update(offline_since=None, offline_last_seen=None)
         if adopted:
-            DeviceAlertState.objects.bulk_create(
-                adopted, update_conflicts=True, unique_fields=["device"],
-                update_fields=["offline_since", "offline_last_seen"],
-            )
-    for pk, since in back:
-        log.info("ONLINE %s (offline since %s)", pk, since.isoformat())
+            _record_offline(adopted, since=now)
+    log_alerts("ONLINE", [(pk, f"offline since {since.isoformat()}") for pk, since in back])
     return DeviceStep(examined=len(rows), alerts=len(back))
-
-
-def _load_watermark() -> ReadingWatermark:
-    state, _ = ReadingWatermark.objects.get_or_create(name=HIGH_TEMP_WATERMARK)
-    return state
-
-
-def _reading_values(queryset):
-    return [
-        rules.TemperatureReading(id=id_, device_id=device_id, ts=ts, temperature=temperature)
-        for id_, device_id, ts, temperature in queryset.values_list("id", "device_id", "ts", "temperature")
-    ]
-
-
-def high_temp_evaluate(*, threshold: float, limit: int = READINGS_PER_READ) -> HighTempStep:
-    """Evaluate the readings stored since the watermark; one HIGH_TEMP alert per hot episode.
-
-    The reads happen outside any transaction (on SQLite that keeps the ingest's writer
-    unblocked); the write transaction first advances the watermark with a
-    compare-and-set on its version, so when two workers evaluate the same readings only
-    one commits its alerts and hot flags, and the other's pass changes nothing.
-    """
-    state = _load_watermark()
-    mark = Watermark(state.position, tuple(Gap.from_json(gap) for gap in state.gaps))
-    in_progress_before = transactions_in_progress(connection)
-    new = _reading_values(Telemetry.objects.filter(id__gt=mark.position).order_by("id")[:limit])
-    refilled = []
-    if mark.gaps:
-        in_gaps = reduce(or_, (Q(id__range=(gap.lo, gap.hi)) for gap in mark.gaps))
-        refilled = _reading_values(Telemetry.objects.filter(in_gaps))
-    in_progress_after = transactions_in_progress(connection)
-    step = advance(
-        mark,
-        new_ids=[reading.id for reading in new],
-        gap_ids=[reading.id for reading in refilled],
-        in_progress_before=in_progress_before,
-        in_progress_after=in_progress_after,
-        max_gaps=MAX_OPEN_GAPS,
-    )
-    if step.dropped_unsettled:
-        log.warning("more than %d open gaps in telemetry ids; gave up waiting on the %d oldest",
-                    MAX_OPEN_GAPS, step.dropped_unsettled)
-    readings = new + refilled
-    if step.watermark == mark and not readings:
-        return HighTempStep(readings=0, alerts=0, full=False)
-
-    hot = set(DeviceAlertState.objects.filter(hot=True).values_list("device_id", flat=True))
-    outcome = rules.high_temp_episodes(readings, hot=hot, threshold=threshold)
-    flips = {device_id: now_hot for device_id, now_hot in outcome.hot_after.items() if now_hot != (device_id in hot)}
-    now = timezone.now()
-    with transaction.atomic():
-        won = ReadingWatermark.objects.filter(name=HIGH_TEMP_WATERMARK, version=state.version).update(
-            position=step.watermark.position,
-            gaps=[gap.to_json() for gap in step.watermark.gaps],
-            version=F("version") + 1,
-            updated_at=now,
-        )
-        if not won:
-            log.debug("another worker evaluated readings after id %d first", mark.position)
-            return HighTempStep(readings=0, alerts=0, full=False)
-        Alert.objects.bulk_create(
-            Alert(device_id=r.device_id, alert_type=Alert.Type.HIGH_TEMP, ts=now,
-                  payload=rules.high_temp_payload(r, threshold=threshold))
-            for r in outcome.alerts
-        )
-        if flips:
-            DeviceAlertState.objects.bulk_create(
-                [DeviceAlertState(device_id=device_id, hot=now_hot) for device_id, now_hot in flips.items()],
-                update_conflicts=True,
-                unique_fields=["device"],
-                update_fields=["hot"],
-            )
-    for reading in outcome.alerts:
-        log.info("HIGH_TEMP %s: %.2f > %.2f at %s", reading.device_id, reading.temperature, threshold,
-                 reading.ts.isoformat())
-    return HighTempStep(readings=len(readings), alerts=len(outcome.alerts), full=len(new) == limit)
 
 
 def alerts_evaluate(*, threshold: float | None = None, offline_after: float | None = None) -> PassReport:

@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from alerts import services
+from alerts import high_temp, services
 from alerts.models import Alert, DeviceAlertState, ReadingWatermark
 from alerts.tests.factories import make_device, make_readings
 from alerts.watermark import Gap
@@ -123,8 +123,8 @@ class TestHighTemp:
     def test_one_alert_per_episode_with_the_readings_payload(self):
         make_device("d1")
         rows = make_readings("d1", [25, 31, 32, 33, 29, 31])
-        services.high_temp_evaluate(threshold=THRESHOLD)
-        services.high_temp_evaluate(threshold=THRESHOLD)
+        high_temp.high_temp_evaluate(threshold=THRESHOLD)
+        high_temp.high_temp_evaluate(threshold=THRESHOLD)
         alerts = alerts_of("d1", Alert.Type.HIGH_TEMP)
         assert [a.payload for a in alerts] == [
             {"temperature": 31.0, "threshold": 30.0, "ts": iso_utc(rows[1].ts)},
@@ -136,28 +136,28 @@ class TestHighTemp:
         make_device("d1")
         for temperatures in ([31], [32, 33], [29, 31]):
             make_readings("d1", temperatures)
-            services.high_temp_evaluate(threshold=THRESHOLD)
+            high_temp.high_temp_evaluate(threshold=THRESHOLD)
         assert len(alerts_of("d1", Alert.Type.HIGH_TEMP)) == 2
 
     def test_a_restart_neither_misses_nor_rereads(self):
         make_device("d1")
         make_readings("d1", [31])
-        services.high_temp_evaluate(threshold=THRESHOLD)
+        high_temp.high_temp_evaluate(threshold=THRESHOLD)
         make_readings("d1", [29, 31])
         # A new process starts from the stored watermark.
         assert ReadingWatermark.objects.get().position > 0
-        services.high_temp_evaluate(threshold=THRESHOLD)
-        services.high_temp_evaluate(threshold=THRESHOLD)
+        high_temp.high_temp_evaluate(threshold=THRESHOLD)
+        high_temp.high_temp_evaluate(threshold=THRESHOLD)
         assert len(alerts_of("d1", Alert.Type.HIGH_TEMP)) == 2
 
     def test_a_pass_that_lost_the_watermark_race_writes_nothing(self, monkeypatch):
         make_device("d1")
         make_readings("d1", [31, 29, 31])
-        stale = services._load_watermark()
-        services.high_temp_evaluate(threshold=THRESHOLD)
+        stale = high_temp.load_watermark()
+        high_temp.high_temp_evaluate(threshold=THRESHOLD)
         DeviceAlertState.objects.filter(pk="d1").update(hot=False)  # what the loser would have read
-        monkeypatch.setattr(services, "_load_watermark", lambda: stale)
-        step = services.high_temp_evaluate(threshold=THRESHOLD)
+        monkeypatch.setattr(high_temp, "load_watermark", lambda: stale)
+        step = high_temp.high_temp_evaluate(threshold=THRESHOLD)
         assert step.alerts == 0
         assert len(alerts_of("d1", Alert.Type.HIGH_TEMP)) == 2
 
@@ -166,24 +166,24 @@ class TestHighTemp:
         make_device("b")
         # PostgreSQL: id 2 belongs to transaction 77, still running when ids 1 and 3 are read.
         running = {77}
-        monkeypatch.setattr(services, "transactions_in_progress", lambda connection: frozenset(running))
+        monkeypatch.setattr(high_temp, "transactions_in_progress", lambda connection: frozenset(running))
         make_readings("a", [25], first_id=1)
         make_readings("a", [26], first_id=3)
-        services.high_temp_evaluate(threshold=THRESHOLD)
+        high_temp.high_temp_evaluate(threshold=THRESHOLD)
         assert ReadingWatermark.objects.get().gaps == [Gap(2, 2, frozenset({77})).to_json()]
-        services.high_temp_evaluate(threshold=THRESHOLD)
+        high_temp.high_temp_evaluate(threshold=THRESHOLD)
         assert ReadingWatermark.objects.get().gaps != []
         make_readings("b", [35], first_id=2)  # transaction 77 commits...
         running.clear()  # ...and is over
-        services.high_temp_evaluate(threshold=THRESHOLD)
-        services.high_temp_evaluate(threshold=THRESHOLD)
+        high_temp.high_temp_evaluate(threshold=THRESHOLD)
+        high_temp.high_temp_evaluate(threshold=THRESHOLD)
         assert [a.payload["temperature"] for a in alerts_of("b", Alert.Type.HIGH_TEMP)] == [35.0]
         assert ReadingWatermark.objects.get().gaps == []
 
     def test_readings_beyond_one_read_are_taken_in_the_next(self):
         make_device("d1")
         make_readings("d1", [31] * 5 + [29, 31])
-        first = services.high_temp_evaluate(threshold=THRESHOLD, limit=5)
+        first = high_temp.high_temp_evaluate(threshold=THRESHOLD, limit=5)
         assert first.full and first.alerts == 1
-        services.high_temp_evaluate(threshold=THRESHOLD, limit=5)
+        high_temp.high_temp_evaluate(threshold=THRESHOLD, limit=5)
         assert len(alerts_of("d1", Alert.Type.HIGH_TEMP)) == 2

@@ -3,7 +3,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from alerts import services
+from alerts import high_temp
 from alerts.models import Alert, ReadingWatermark
 from alerts.tests.factories import make_device, make_readings
 from telemetry.models import Telemetry
@@ -40,18 +40,18 @@ def test_a_reading_committed_after_a_higher_id_raises_its_alert_once(other_write
     [fast] = make_readings("fast", [41.0])
     assert fast.id > slow_id
 
-    services.high_temp_evaluate(threshold=30.0)
+    high_temp.high_temp_evaluate(threshold=30.0)
     assert list(Alert.objects.values_list("device_id", flat=True)) == ["fast"]
     mark = ReadingWatermark.objects.get()
     assert mark.position == fast.id
     assert any(gap["lo"] <= slow_id <= gap["hi"] for gap in mark.gaps)
 
-    services.high_temp_evaluate(threshold=30.0)  # still running: the gap stays open
+    high_temp.high_temp_evaluate(threshold=30.0)  # still running: the gap stays open
     assert ReadingWatermark.objects.get().gaps
 
     other_writer.commit()
     for _ in range(3):
-        services.high_temp_evaluate(threshold=30.0)
+        high_temp.high_temp_evaluate(threshold=30.0)
     assert sorted(Alert.objects.values_list("device_id", flat=True)) == ["fast", "slow"]
     assert ReadingWatermark.objects.get().gaps == []
 
@@ -65,9 +65,9 @@ def test_an_id_whose_transaction_rolled_back_is_given_up_once_it_is_over(other_w
             ["gone", timezone.now(), 40.0, timezone.now()],
         )
     make_readings("kept", [20.0])
-    services.high_temp_evaluate(threshold=30.0)
+    high_temp.high_temp_evaluate(threshold=30.0)
     assert ReadingWatermark.objects.get().gaps
     other_writer.rollback()
-    services.high_temp_evaluate(threshold=30.0)
+    high_temp.high_temp_evaluate(threshold=30.0)
     assert ReadingWatermark.objects.get().gaps == []
     assert not Alert.objects.exists()
