@@ -1,6 +1,7 @@
 """Serializers that validate query parameters; their errors become 400s with a field."""
 from datetime import UTC, datetime, timedelta
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from alerts.models import Alert
@@ -14,6 +15,9 @@ SERIES_MIN_POINTS = 10
 SERIES_MAX_POINTS = 1_000
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": f"^{DEVICE_ID_PATTERN.pattern}$", "maxLength": 64, "example": "device-001"}
+)
 class DeviceIdField(serializers.CharField):
     def __init__(self, **kwargs):
         super().__init__(max_length=64, **kwargs)
@@ -25,6 +29,13 @@ class DeviceIdField(serializers.CharField):
         return value
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "description": "ISO 8601 (UTC when no zone is given) or epoch milliseconds; inclusive.",
+        "example": "2026-01-01T00:00:00Z",
+    }
+)
 class TimestampField(serializers.Field):
     """ISO 8601 (UTC when no zone is given) or epoch milliseconds."""
 
@@ -41,6 +52,14 @@ class TimestampField(serializers.Field):
             self.fail("invalid")
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^\d+[smhd]$",
+        "description": "A number and a unit (s, m, h or d), longer than zero and at most 30d.",
+        "example": "5m",
+    }
+)
 class WindowField(serializers.CharField):
     """A window like `5m`, `24h`, `7d` (at most 30d), as a timedelta."""
 
@@ -50,9 +69,21 @@ class WindowField(serializers.CharField):
         except ValueError as error:
             raise serializers.ValidationError(str(error)) from None
 
+    def to_representation(self, value):
+        """A timedelta back in the parameter's own form (`5m`), e.g. for a documented default."""
+        seconds = int(value.total_seconds())
+        for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+            if seconds % size == 0:
+                return f"{seconds // size}{unit}"
+        return f"{seconds}s"
+
 
 class UpperChoiceField(serializers.ChoiceField):
     """A choice matched without regard to case."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "Case-insensitive.")
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data):
         return super().to_internal_value(str(data).upper())

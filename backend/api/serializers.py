@@ -1,7 +1,9 @@
 """Response shapes of the API (DESIGN.md, "REST API")."""
 from rest_framework import serializers
 
+from alerts.models import Alert
 from common.timefmt import iso_utc
+from devices.models import Device
 
 
 class UtcDateTimeField(serializers.DateTimeField):
@@ -17,7 +19,7 @@ class LatestReadingSerializer(serializers.Serializer):
 
 class DeviceSerializer(serializers.Serializer):
     device_id = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=Device.Status.choices)
     last_seen = UtcDateTimeField(allow_null=True)
     name = serializers.CharField()
     device_type = serializers.CharField()
@@ -70,14 +72,15 @@ class ConfigSerializer(serializers.Serializer):
 class AlertSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     device_id = serializers.CharField()
-    alert_type = serializers.CharField()
+    alert_type = serializers.ChoiceField(choices=Alert.Type.choices)
     ts = UtcDateTimeField()
     payload = serializers.JSONField()
 
 
 class HealthSerializer(serializers.Serializer):
-    status = serializers.CharField()
-    database = serializers.CharField()
-    mqtt = serializers.CharField()
-    worker = serializers.CharField()
+    # "unhealthy" only with the 503 of an unreachable database.
+    status = serializers.ChoiceField(choices=["healthy", "degraded", "unhealthy"])
+    database = serializers.ChoiceField(choices=["connected", "disconnected"])
+    mqtt = serializers.ChoiceField(choices=["connected", "disconnected"])
+    worker = serializers.ChoiceField(choices=["running", "stopped"])
     timestamp = UtcDateTimeField()

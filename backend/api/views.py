@@ -4,6 +4,7 @@ import logging
 from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,6 +13,7 @@ from alerts.selectors import alert_list
 from api import params, serializers
 from api.errors import UnknownDevice
 from api.permissions import PublicReadOrStaff
+from api.schema import error_responses
 from common.timefmt import iso_utc
 from devices.selectors import device_exists, device_get, device_list
 from health.selectors import health_report
@@ -37,6 +39,15 @@ class HealthView(APIView):
     # Load balancers and monitors probe it without credentials, even with API_READ_AUTH.
     permission_classes = [PublicReadOrStaff]
 
+    @extend_schema(
+        tags=["health"],
+        summary="Database, MQTT ingest and worker status",
+        responses={
+            200: serializers.HealthSerializer,
+            503: OpenApiResponse(serializers.HealthSerializer, "The database is unreachable."),
+            **error_responses(),
+        },
+    )
     def get(self, request):
         try:
             report = health_report()
@@ -56,6 +67,12 @@ class HealthView(APIView):
 
 
 class DeviceListView(APIView):
+    @extend_schema(
+        tags=["devices"],
+        summary="Every device with its newest reading",
+        parameters=[params.DeviceListParams],
+        responses={200: serializers.DeviceSerializer(many=True), **error_responses(400)},
+    )
     def get(self, request):
         query = _validated(params.DeviceListParams, request)
         devices = device_list(status=query.get("status"))
@@ -63,6 +80,15 @@ class DeviceListView(APIView):
 
 
 class DeviceDetailView(APIView):
+    @extend_schema(
+        tags=["devices"],
+        summary="One device",
+        parameters=[
+            OpenApiParameter("device_id", str, OpenApiParameter.PATH, description="The device's id.",
+                             examples=[OpenApiExample("a device", value="device-001")]),
+        ],
+        responses={200: serializers.DeviceSerializer, **error_responses(404)},
+    )
     def get(self, request, device_id: str):
         device = device_get(device_id=device_id)
         if device is None:
@@ -71,6 +97,12 @@ class DeviceDetailView(APIView):
 
 
 class TelemetryListView(APIView):
+    @extend_schema(
+        tags=["telemetry"],
+        summary="A device's readings, newest first",
+        parameters=[params.TelemetryParams],
+        responses={200: serializers.TelemetrySerializer(many=True), **error_responses(400, 404)},
+    )
     def get(self, request):
         query = _validated(params.TelemetryParams, request)
         _require_device(query["deviceId"])
@@ -81,6 +113,12 @@ class TelemetryListView(APIView):
 
 
 class WindowStatsView(APIView):
+    @extend_schema(
+        tags=["stats"],
+        summary="A device's averages over a window",
+        parameters=[params.StatsParams],
+        responses={200: serializers.WindowStatsSerializer, **error_responses(400, 404)},
+    )
     def get(self, request):
         query = _validated(params.StatsParams, request)
         _require_device(query["deviceId"])
@@ -92,6 +130,12 @@ class WindowStatsView(APIView):
 class SeriesView(APIView):
     """A device's readings over a window, averaged into chart-sized buckets."""
 
+    @extend_schema(
+        tags=["telemetry"],
+        summary="A device's readings over a window, averaged into chart-sized buckets",
+        parameters=[params.SeriesParams],
+        responses={200: serializers.SeriesSerializer, **error_responses(400, 404)},
+    )
     def get(self, request):
         query = _validated(params.SeriesParams, request)
         _require_device(query["deviceId"])
@@ -103,6 +147,12 @@ class SeriesView(APIView):
 class FleetStatsView(APIView):
     """Every device's averages over a window, in one response."""
 
+    @extend_schema(
+        tags=["stats"],
+        summary="Every device's averages over a window",
+        parameters=[params.FleetStatsParams],
+        responses={200: serializers.DeviceWindowStatsSerializer(many=True), **error_responses(400)},
+    )
     def get(self, request):
         query = _validated(params.FleetStatsParams, request)
         stats = fleet_window_stats(window=query["window"])
@@ -112,6 +162,11 @@ class FleetStatsView(APIView):
 class ConfigView(APIView):
     """The alert thresholds in force, for clients that draw them."""
 
+    @extend_schema(
+        tags=["config"],
+        summary="The alert thresholds in force",
+        responses={200: serializers.ConfigSerializer, **error_responses()},
+    )
     def get(self, request):
         body = {
             "high_temp_threshold": settings.HIGH_TEMP_THRESHOLD,
@@ -121,6 +176,12 @@ class ConfigView(APIView):
 
 
 class AlertListView(APIView):
+    @extend_schema(
+        tags=["alerts"],
+        summary="Alerts, newest first",
+        parameters=[params.AlertParams],
+        responses={200: serializers.AlertSerializer(many=True), **error_responses(400)},
+    )
     def get(self, request):
         query = _validated(params.AlertParams, request)
         alerts = alert_list(limit=query["limit"], device_id=query.get("deviceId"), alert_type=query.get("alert_type"))

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
     "corsheaders",
     "devices",
     "telemetry",
@@ -140,9 +141,29 @@ REST_FRAMEWORK = {
     # How many proxies in front of Django append to X-Forwarded-For. With 0 the header
     # is ignored: trusting it blindly would let a client pick a fresh bucket per request.
     "NUM_PROXIES": env_int("API_NUM_PROXIES", 0, minimum=0),
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 # Reads are open unless this is on; then they need a signed-in user (session or token).
 API_READ_AUTH = env_bool("API_READ_AUTH", False)
+
+# The OpenAPI schema at /api/schema/, browsable at /api/docs/; readable by whoever may read the API.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Telemetry platform API",
+    "DESCRIPTION": "Devices, their readings, statistics and alerts. Errors are "
+    '`{"error": "...", "field": "..."}`; writes need a staff user (session or token).',
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["api.permissions.ReadOnlyOrStaff"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.optional_query_parameters_may_be_empty",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "DeviceStatusEnum": "devices.models.Device.Status",
+        "AlertTypeEnum": "alerts.models.Alert.Type",
+        "ConnectionStateEnum": ["connected", "disconnected"],
+    },
+}
 
 # The built SPA is same-origin and needs neither. The Vite dev server (port 5173)
 # proxies /api and /admin to runserver, so its unsafe requests carry Origin
