@@ -1,7 +1,7 @@
 /** Fake API data shaped exactly like the real responses. */
 import type { Alert, Device, DeviceWindowStats, Health, PlatformConfig, Series } from '@/types/api';
 
-/** A fixed "now" for data built relative to the test's start. */
+/** An ISO 8601 UTC timestamp `seconds` before now (or before `from`). */
 export const isoAgo = (seconds: number, from = Date.now()) => new Date(from - seconds * 1000).toISOString();
 
 export function makeDevice(overrides: Partial<Device> = {}): Device {
