@@ -24,7 +24,10 @@ log = logging.getLogger("alerts")
 
 WATERMARK_NAME = "high_temp"
 READINGS_PER_READ = 5000
-MAX_OPEN_GAPS = 10_000
+# Open gaps close at the next pass unless a write transaction stays open; past this
+# many, the oldest are given up (with a warning) so that a pass stays small.
+MAX_OPEN_GAPS = 1000
+GAPS_PER_QUERY = 100
 # Readings fetched by id per query, to keep statements small.
 IDS_PER_QUERY = 1000
 
@@ -44,6 +47,14 @@ def load_watermark() -> ReadingWatermark:
 
 def _rows(queryset) -> list[tuple[int, str, float | None]]:
     return list(queryset.values_list("id", "device_id", "temperature"))
+
+
+def _gap_rows(gaps: tuple[Gap, ...]) -> list[tuple[int, str, float | None]]:
+    rows = []
+    for start in range(0, len(gaps), GAPS_PER_QUERY):
+        in_gaps = reduce(or_, (Q(id__range=(gap.lo, gap.hi)) for gap in gaps[start : start + GAPS_PER_QUERY]))
+        rows += _rows(Telemetry.objects.filter(in_gaps))
+    return rows
 
 
 def _readings_that_matter(rows, *, hot: set[str], threshold: float) -> list[rules.TemperatureReading]:
@@ -69,11 +80,10 @@ def high_temp_evaluate(*, threshold: float, limit: int = READINGS_PER_READ) -> H
     """Evaluate up to `limit` readings past the watermark (and those its gaps received)."""
     state = load_watermark()
     mark = Watermark(state.position, tuple(Gap.from_json(gap) for gap in state.gaps))
-    in_gaps = reduce(or_, (Q(id__range=(gap.lo, gap.hi)) for gap in mark.gaps), Q(pk__in=[]))
     # The order matters (alerts/watermark.py): running transactions, then ids, then again.
     in_progress_before = transactions_in_progress(connection)
     new = _rows(Telemetry.objects.filter(id__gt=mark.position).order_by("id")[:limit])
-    refilled = _rows(Telemetry.objects.filter(in_gaps)) if mark.gaps else []
+    refilled = _gap_rows(mark.gaps)
     in_progress_after = transactions_in_progress(connection)
     step = advance(mark, new_ids=[row[0] for row in new], gap_ids=[row[0] for row in refilled],
                    in_progress_before=in_progress_before, in_progress_after=in_progress_after,

@@ -180,6 +180,26 @@ class TestHighTemp:
         assert [a.payload["temperature"] for a in alerts_of("b", Alert.Type.HIGH_TEMP)] == [35.0]
         assert ReadingWatermark.objects.get().gaps == []
 
+    def test_every_open_gap_is_read_again_however_many_there_are(self, monkeypatch):
+        from telemetry.models import Telemetry
+
+        running = {77}
+        monkeypatch.setattr(high_temp, "transactions_in_progress", lambda connection: frozenset(running))
+        Device.objects.bulk_create(Device(device_id=f"g{i:03d}", last_seen=timezone.now()) for i in range(500))
+        now = timezone.now()
+
+        def reading(id_, temperature):
+            return Telemetry(id=id_, device_id=f"g{id_:03d}", ts=now, temperature=temperature, received_at=now)
+
+        Telemetry.objects.bulk_create(reading(i, 20.0) for i in range(1, 500, 2))  # odd ids: 249 holes
+        high_temp.high_temp_evaluate(threshold=THRESHOLD)
+        assert len(ReadingWatermark.objects.get().gaps) == 249
+        Telemetry.objects.bulk_create(reading(i, 40.0) for i in range(2, 500, 2))
+        running.clear()
+        high_temp.high_temp_evaluate(threshold=THRESHOLD)
+        assert Alert.objects.filter(alert_type=Alert.Type.HIGH_TEMP).count() == 249
+        assert ReadingWatermark.objects.get().gaps == []
+
     def test_readings_beyond_one_read_are_taken_in_the_next(self):
         make_device("d1")
         make_readings("d1", [31] * 5 + [29, 31])
