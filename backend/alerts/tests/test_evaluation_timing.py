@@ -75,8 +75,10 @@ def test_time_per_evaluation_pass_with_ten_thousand_devices():
     Device.objects.update(last_seen=timezone.now())
     results["all 10,000 devices back ONLINE in the same pass"] = timed_passes(1)
     results["10,000 ONLINE devices again, nothing due"] = timed_passes(20)
+    Device.objects.update(last_seen=timezone.now() - timedelta(seconds=OFFLINE_AFTER + 1))
+    results["all 10,000 due OFFLINE again (state rows exist now)"] = timed_passes(1)
 
-    assert Alert.objects.filter(alert_type="OFFLINE").count() == DEVICES
+    assert Alert.objects.filter(alert_type="OFFLINE").count() == 2 * DEVICES
     assert Alert.objects.filter(alert_type="ONLINE").count() == DEVICES
     assert Alert.objects.filter(alert_type="HIGH_TEMP").count() == DEVICES // 10
 
