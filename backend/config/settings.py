@@ -40,6 +40,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "config.limits.RequestLimitsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -117,7 +118,7 @@ WHITENOISE_IMMUTABLE_FILE_TEST = r"^.+[.-][0-9a-zA-Z_-]{8,12}\..+$"
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.BoundedJSONParser"],
     # Session first: a request without credentials then gets 403 (the session scheme
     # sends no WWW-Authenticate challenge), as docs/api.md says. Tokens need no CSRF.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -143,6 +144,11 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env_int("API_NUM_PROXIES", 0, minimum=0),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+# Request size bounds (config/limits.py): larger bodies get 413 before anything reads
+# them, longer query strings 414. The API reads at most one body of this size per request.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 1024 * 1024, minimum=1024)
+MAX_QUERY_STRING_BYTES = env_int("MAX_QUERY_STRING_BYTES", 4096, minimum=256)
+
 # Reads are open unless this is on; then they need a signed-in user (session or token).
 API_READ_AUTH = env_bool("API_READ_AUTH", False)
 
