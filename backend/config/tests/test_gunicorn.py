@@ -1,0 +1,102 @@
+"""Gunicorn with config/gunicorn.conf.py and the production settings, as a TLS proxy would reach it."""
+import socket
+import sys
+import time
+
+import pytest
+from django.core.management.utils import get_random_secret_key
+from django.db import connection
+
+from devtools.broker import free_port
+from devtools.processes import ManagedProcess
+from devtools.pytest_plugin import database_url
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WORKER_TIMEOUT = 2
+
+
+@pytest.fixture
+def gunicorn(tmp_path):
+    """One sync worker with a short timeout, serving the test database; yields its port."""
+    port = free_port()
+    process = ManagedProcess(
+        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"],
+        log_file=tmp_path / "gunicorn.log",
+        env={
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": "1",
+            "GUNICORN_TIMEOUT": str(WORKER_TIMEOUT),
+            "DJANGO_SETTINGS_MODULE": "config.settings_production",
+            "DJANGO_SECRET_KEY": get_random_secret_key(),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "DJANGO_BEHIND_TLS_PROXY": "true",
+            "DJANGO_DEBUG": "false",
+            "DATABASE_URL": database_url(connection.settings_dict),
+        },
+    ).start()
+    process.wait_for_output(r"Booting worker")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if raw_request(port, b"GET /api/health/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", timeout=5):
+            break
+        time.sleep(0.1)
+    yield port
+    process.terminate()
+
+
+def raw_request(port: int, head: bytes, timeout: float = 10) -> bytes:
+    """Send a request head as given; the whole answer (empty if the connection failed or was cut)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+            sock.sendall(head.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1))
+            chunks = []
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+            return b"".join(chunks)
+    except OSError:
+        return b""
+
+
+def get(port: int, path: str, *headers: str) -> bytes:
+    lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1", *headers]
+    return raw_request(port, ("\r\n".join(lines) + "\r\n\r\n").encode())
+
+
+def status(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1])
+
+
+def test_it_serves_the_api_over_the_proxy_with_hsts_and_redirects_plain_http(gunicorn):
+    answer = get(gunicorn, "/api/devices/", "X-Forwarded-Proto: https")
+    assert status(answer) == 200
+    assert b"Strict-Transport-Security: max-age=31536000; includeSubDomains; preload" in answer
+    assert status(get(gunicorn, "/api/devices/")) == 301
+    assert status(get(gunicorn, "/api/health/")) == 200  # probes may use plain HTTP
+
+
+def test_a_client_stalled_half_way_holds_the_only_worker_no_longer_than_the_timeout(gunicorn):
+    stalled = socket.create_connection(("127.0.0.1", gunicorn))
+    stalled.sendall(b"GET /api/config/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and never the blank line
+    time.sleep(0.3)
+    started = time.monotonic()
+    answer = get(gunicorn, "/api/config/", "X-Forwarded-Proto: https")
+    waited = time.monotonic() - started
+    assert status(answer) == 200
+    assert waited < WORKER_TIMEOUT + 8, f"the request behind a stalled client waited {waited:.1f} s"
+    stalled.settimeout(5)
+    cut_off = stalled.recv(1024)  # the worker holding it was replaced: closed, or told 500
+    assert cut_off == b"" or cut_off.startswith(b"HTTP/1.1 500")
+    stalled.close()
+
+
+def test_the_api_answers_an_overlong_query_string_with_its_own_414(gunicorn):
+    answer = get(gunicorn, "/api/devices/?status=" + "x" * 5000, "X-Forwarded-Proto: https")
+    assert status(answer) == 414
+    assert b'{"error": "query string longer than 4096 bytes"}' in answer
+
+
+def test_gunicorn_refuses_an_oversized_request_head_before_django(gunicorn):
+    assert status(get(gunicorn, "/api/devices/?q=" + "x" * 9000)) in (400, 414)
+    flood = [f"X-Filler-{n}: {n}" for n in range(150)]
+    assert status(get(gunicorn, "/api/devices/", *flood)) in (400, 431)
