@@ -8,7 +8,7 @@ MQTT_PORT ?= 1883
 
 .DEFAULT_GOAL := help
 .PHONY: help deps venv mosquitto run test test-backend test-faults migrate clean
-.PHONY: frontend-deps test-frontend frontend-build bench bench-quick
+.PHONY: frontend-deps test-frontend test-browser frontend-build bench bench-quick
 
 help:
 	@echo "make run          broker, web, ingest, worker and a simulated fleet on http://localhost:8000/"
@@ -39,7 +39,7 @@ run: deps migrate frontend-build
 	@echo
 	MQTT_PORT=$(MQTT_PORT) $(VENV)/bin/honcho --procfile Procfile start
 
-test: deps test-backend test-frontend
+test: deps test-backend test-frontend test-browser
 
 test-backend:
 	$(PY) -m pytest
@@ -64,6 +64,12 @@ $(FRONTEND_STAMP): frontend/package-lock.json frontend/package.json
 
 test-frontend: frontend-deps
 	cd frontend && npm test
+
+# The browser test (frontend/e2e/): Debian's Chromium, driven by playwright-core, against
+# the real platform started on free ports; it saves docs/screenshots/{fleet,device,alerts}.png.
+test-browser: deps frontend-deps frontend-build
+	@scripts/apt-install chromium chromium
+	cd frontend && VENV_PYTHON=$(PY) npm run test:e2e
 
 # Builds frontend/dist (served by Django at /) only when a source is newer than the build.
 frontend-build: frontend/dist/index.html
