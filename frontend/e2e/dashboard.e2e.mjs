@@ -139,7 +139,7 @@ describe('dashboard in Chromium against the real platform', () => {
         && rows.every((r) => !r.textContent.includes('–'));
     }, FLEET);
     assert.equal(await page.getByRole('button', { name: 'Online (3)' }).count(), 1);
-    await page.screenshot({ path: join(SCREENSHOTS, 'fleet.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'fleet.png'), animations: 'disabled' });
   });
 
   step('the device page draws its temperature chart', async (t) => {
@@ -160,7 +160,7 @@ describe('dashboard in Chromium against the real platform', () => {
       return series.points.length >= 12;
     }, { timeoutMs: 20_000, intervalMs: 500 });
     await sleep(3_500); // one more poll, so the chart shows the newest readings
-    await page.screenshot({ path: join(SCREENSHOTS, 'device.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'device.png'), animations: 'disabled' });
   });
 
   step('a --heat run raises HIGH_TEMP alerts that the alerts page shows', async () => {
@@ -180,7 +180,7 @@ describe('dashboard in Chromium against the real platform', () => {
       await row.waitFor();
       await row.getByText(/above the 30\.0 °C threshold/).waitFor();
     }
-    await page.screenshot({ path: join(SCREENSHOTS, 'alerts.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'alerts.png'), animations: 'disabled' });
   });
 
   step('with 100 devices: first load and the bytes of one fleet poll (reported, not judged)', async (t) => {
