@@ -159,12 +159,10 @@ export class Stack {
     });
     await migrated;
 
-    // gunicorn as in production (DEBUG off): WhiteNoise serves the build's .br/.gz files.
-    this.spawn('web', [
-      PYTHON, '-m', 'gunicorn', 'config.wsgi', '--bind', `127.0.0.1:${this.webPort}`,
-      '--worker-class', 'gthread', '--workers', '1', '--threads', '8', '--graceful-timeout', '5',
-      '--no-control-socket',
-    ]);
+    // gunicorn with the production config and DEBUG off: WhiteNoise serves the build's .br/.gz files.
+    this.spawn('web', [PYTHON, '-m', 'gunicorn', '-c', 'config/gunicorn.conf.py', 'config.wsgi'], {
+      env: { GUNICORN_BIND: `127.0.0.1:${this.webPort}`, GUNICORN_WORKERS: '3', GUNICORN_GRACEFUL_TIMEOUT: '5' },
+    });
     this.spawn('ingest', [PYTHON, 'manage.py', 'ingest']);
     this.spawn('worker', [PYTHON, 'manage.py', 'process_tasks', '--duration=0', '--sleep=1']);
     await waitFor('the ingest and the worker to report in /api/health/', async () => {
@@ -173,7 +171,20 @@ export class Stack {
       const health = await response.json();
       return health.mqtt === 'connected' && health.worker === 'running';
     }, { timeoutMs: 30_000, intervalMs: 250 });
+    await this.warmUp();
     return this;
+  }
+
+  /**
+   * Django loads its URLs and views on a worker's first request: a few rounds of
+   * parallel requests reach every gunicorn worker, so the browser measures a
+   * running server rather than a cold start.
+   */
+  async warmUp() {
+    const paths = ['/', '/api/devices/', '/api/stats/fleet/?window=5m', '/api/config/', '/api/health/', '/api/alerts/'];
+    for (let round = 0; round < 3; round += 1) {
+      await Promise.all([...paths, ...paths].map(async (path) => (await fetch(`${this.url}${path}`)).arrayBuffer()));
+    }
   }
 
   /** Fails with the log of any platform process that has died. */
