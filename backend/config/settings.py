@@ -39,6 +39,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Compresses the API's JSON (a 100-device fleet poll: 31 kB -> 3 kB). WhiteNoise,
+    # above, serves the dashboard's files precompressed already. Django masks its CSRF
+    # token per response, which is what keeps compression from leaking it (BREACH).
+    "django.middleware.gzip.GZipMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "config.limits.RequestLimitsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -77,7 +77,8 @@ def seeded_api(db):
 @schema.parametrize()
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_request_gets_a_server_error_or_a_response_outside_the_schema(case, seeded_api):
-    case.call_and_validate(checks=SCHEMA_CHECKS)
+    # The WSGI transport does not undo GZipMiddleware's compression.
+    case.call_and_validate(checks=SCHEMA_CHECKS, headers={"Accept-Encoding": "identity"})
 
 
 def test_the_schema_is_valid_openapi_without_generator_warnings(tmp_path):
