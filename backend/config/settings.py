@@ -31,7 +31,7 @@ INSTALLED_APPS = [
     "telemetry",
     # Before background_task: its `process_tasks` command overrides the library's.
     "alerts",
-    "background_task",
+    "config.background_task_app.BackgroundTaskConfig",
     "health",
     "api",
 ]
