@@ -58,6 +58,12 @@ def test_an_unknown_token_is_refused_with_the_error_shape(client):
     assert response.json() == {"error": "Invalid token."}
 
 
+def test_an_unknown_token_is_refused_even_on_a_read_that_needs_none(client):
+    response = client.get("/api/config/", headers={"Authorization": "Token not-a-real-token"})
+    assert response.status_code == 403
+    assert response.json() == {"error": "Invalid token."}
+
+
 def test_a_staff_session_write_without_a_csrf_token_is_refused(staff):
     browser, _ = csrf_client(staff)
     response = write(browser)
