@@ -26,6 +26,25 @@ class DeviceSerializer(serializers.Serializer):
     location = serializers.CharField()
     latest = LatestReadingSerializer(allow_null=True)
 
+    def to_representation(self, row: dict) -> dict:
+        # The fields above define the shape (and the OpenAPI schema, which the schema
+        # test holds responses to); building it directly is ten times faster than field
+        # by field, and the devices list returns a row per device every 3 s.
+        latest = row["latest"]
+        return {
+            "device_id": row["device_id"],
+            "status": row["status"],
+            "last_seen": None if row["last_seen"] is None else iso_utc(row["last_seen"]),
+            "name": row["name"],
+            "device_type": row["device_type"],
+            "location": row["location"],
+            "latest": None if latest is None else {
+                "ts": iso_utc(latest["ts"]),
+                "temperature": latest["temperature"],
+                "humidity": latest["humidity"],
+            },
+        }
+
 
 class TelemetrySerializer(serializers.Serializer):
     id = serializers.IntegerField()

@@ -4,33 +4,37 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from devices.models import Device
 from telemetry.models import Telemetry
 
-
-def _with_latest_reading_id(devices: QuerySet[Device]) -> QuerySet[Device]:
-    newest = Telemetry.objects.filter(device_id=OuterRef("pk")).order_by("-ts").values("id")[:1]
-    return devices.annotate(latest_reading_id=Subquery(newest))
+DEVICE_FIELDS = ("device_id", "status", "last_seen", "name", "device_type", "location")
+LATEST_FIELDS = ("ts", "temperature", "humidity")
 
 
-def _attach_latest(devices: list[Device]) -> list[Device]:
-    """Set `device.latest` to its newest reading (or None) with one query for all devices."""
-    ids = [device.latest_reading_id for device in devices if device.latest_reading_id is not None]
-    readings = Telemetry.objects.only("id", "ts", "temperature", "humidity").in_bulk(ids)
-    for device in devices:
-        device.latest = readings.get(device.latest_reading_id)
-    return devices
+def _rows_with_latest(devices: QuerySet[Device]) -> list[dict]:
+    """Device rows with `latest` (the reading with the newest ts, or None), in one query.
+
+    Each latest field is a correlated subquery served by the (device, ts) index; plain
+    rows instead of model instances keep a 1,000-device list cheap to build.
+    """
+    newest = Telemetry.objects.filter(device_id=OuterRef("pk")).order_by("-ts")
+    annotations = {f"latest_{name}": Subquery(newest.values(name)[:1]) for name in LATEST_FIELDS}
+    rows = list(devices.annotate(**annotations).values(*DEVICE_FIELDS, *annotations))
+    for row in rows:
+        latest = {name: row.pop(f"latest_{name}") for name in LATEST_FIELDS}
+        row["latest"] = latest if latest["ts"] is not None else None
+    return rows
 
 
-def device_list(*, status: str | None = None) -> list[Device]:
-    """All devices (optionally of one status) with `.latest`, in two queries."""
+def device_list(*, status: str | None = None) -> list[dict]:
+    """All devices (optionally of one status), each with `latest`."""
     devices = Device.objects.all()
     if status is not None:
         devices = devices.filter(status=status)
-    return _attach_latest(list(_with_latest_reading_id(devices)))
+    return _rows_with_latest(devices)
 
 
-def device_get(*, device_id: str) -> Device | None:
-    """One device with `.latest`, or None when it does not exist."""
-    device = _with_latest_reading_id(Device.objects.filter(pk=device_id)).first()
-    return _attach_latest([device])[0] if device else None
+def device_get(*, device_id: str) -> dict | None:
+    """One device with `latest`, or None when it does not exist."""
+    rows = _rows_with_latest(Device.objects.filter(pk=device_id))
+    return rows[0] if rows else None
 
 
 def device_exists(*, device_id: str) -> bool:
