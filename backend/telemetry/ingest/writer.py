@@ -3,7 +3,8 @@
 It runs apart from the MQTT client so that paho's receive loop and the ORM do not take
 turns on one GIL. The parent sends `(number, messages)`; the writer answers
 `(number, result)` once the batch is committed, or `(number, None)` when it gave the
-batch up because it was told to stop while the database was unavailable. Only then
+batch up because it was told to stop while the database was unavailable. It ends when
+the parent closes the pipe. Only then
 does the parent acknowledge (or not) the batch's messages to the broker.
 """
 import logging
@@ -110,7 +111,8 @@ def writer_main(connection, stop_event) -> None:
             request = connection.recv()
         except (EOFError, OSError):
             return  # the parent is gone
-        if request is None:
-            return
         number, messages = request
-        connection.send((number, writer.write(messages)))
+        try:
+            connection.send((number, writer.write(messages)))
+        except (BrokenPipeError, OSError):
+            return  # the parent stopped waiting; the batch is redelivered if it needs to be
