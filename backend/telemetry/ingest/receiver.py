@@ -21,7 +21,7 @@ class MqttSettings:
     topic: str
     keepalive: int = 30
     reconnect_min_seconds: float = 0.5
-    reconnect_max_seconds: float = 30.0
+    reconnect_max_seconds: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +35,16 @@ class IncomingMessage:
     received_at: datetime
 
 
+# Put on the queue only to wake its reader; not a message.
+WAKE_UP = None
+
+
 class MqttReceiver:
     """Subscribes at QoS 1 and puts every message on `messages`; acks only when told to."""
 
     def __init__(self, config: MqttSettings) -> None:
         self.config = config
-        self.messages: queue.SimpleQueue[IncomingMessage] = queue.SimpleQueue()
+        self.messages: queue.SimpleQueue[IncomingMessage | None] = queue.SimpleQueue()
         self.connected = False
         self.connection = 0
         self.state_changed = threading.Event()
@@ -81,6 +85,16 @@ class MqttReceiver:
         """
         if message.qos > 0 and self.connected and message.connection == self.connection:
             self._client.ack(message.mid, message.qos)
+
+    def wake_for_stop(self, stop: threading.Event) -> None:
+        """Set `stop` and wake a loop waiting on `messages` (safe in a signal handler).
+
+        On CPython before 3.13, a signal that interrupts SimpleQueue.get(timeout=...) just
+        as the timeout expires can leave it waiting with no timeout: an idle ingest would
+        not see `stop` until the next message. The marker ends that wait.
+        """
+        stop.set()
+        self.messages.put(WAKE_UP)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:

@@ -13,7 +13,7 @@ from django.db import DatabaseError, close_old_connections, connection
 
 from health.models import Heartbeat
 from health.services import heartbeat_beat
-from telemetry.ingest.receiver import IncomingMessage, MqttReceiver
+from telemetry.ingest.receiver import WAKE_UP, IncomingMessage, MqttReceiver
 from telemetry.ingest.writer import writer_main
 
 log = logging.getLogger("telemetry.ingest")
@@ -125,6 +125,7 @@ class HeartbeatThread(threading.Thread):
         self.receiver = receiver
         self.stats = stats
         self.finished = threading.Event()
+        self._failing = False
 
     def run(self) -> None:
         while not self.finished.is_set():
@@ -138,8 +139,11 @@ class HeartbeatThread(threading.Thread):
         try:
             close_old_connections()
             heartbeat_beat(process=Heartbeat.Process.INGEST, state=state, details=dict(self.stats.totals))
+            self._failing = False
         except DatabaseError as error:
-            log.warning("could not write the ingest heartbeat: %s", error)
+            if not self._failing:  # once per outage; the writer logs the outage itself
+                log.warning("could not write the ingest heartbeat: %s", error)
+            self._failing = True
             connection.close()
 
     def stop(self, timeout: float) -> None:
@@ -198,6 +202,8 @@ class IngestRunner:
             while len(self._batch) < self.policy.max_messages:
                 message = messages.get(timeout=wait) if wait else messages.get_nowait()
                 wait = 0.0
+                if message is WAKE_UP:
+                    continue
                 if not self._batch:
                     self._batch_deadline = time.monotonic() + self.policy.max_wait_ms / 1000
                 self._batch.append(message)

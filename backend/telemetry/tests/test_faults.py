@@ -20,7 +20,6 @@ import sys
 import threading
 import time
 import uuid
-import warnings
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -252,21 +251,8 @@ def wait_showing(condition, timeout: float, failure: str, process: ManagedProces
 
 
 def stop_ingest(process: ManagedProcess) -> None:
-    """SIGTERM; the ingest must exit with code 0 within 10 s (DESIGN.md, "Processes").
-
-    An idle ingest on CPython 3.10-3.12 can miss the deadline: a signal that interrupts
-    queue.SimpleQueue.get(timeout=...) just as the timeout expires leaves the call waiting
-    with no timeout, until the next message arrives. Until the ingest guards against
-    that, such a stop is killed and reported as a warning here, not as a failure of the
-    fault under test (test_ingest.py owns the stop deadline).
-    """
-    try:
-        code = process.terminate(timeout=10)
-    except AssertionError:
-        warnings.warn("the ingest did not exit within 10 s of SIGTERM while idle and was killed "
-                      "(SimpleQueue.get interrupted by the signal; see docs/reliability.md)", stacklevel=2)
-        return
-    assert code == 0, process.output()[-3000:]
+    """SIGTERM; the ingest must exit with code 0 within 10 s (DESIGN.md, "Processes")."""
+    assert process.terminate(timeout=10) == 0, process.output()[-3000:]
 
 
 def error_lines(output: str) -> list[str]:

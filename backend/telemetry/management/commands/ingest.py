@@ -39,7 +39,7 @@ class Command(BaseCommand):
         )
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
+            signal.signal(signum, lambda *_: receiver.wake_for_stop(stop))
         IngestRunner(
             receiver,
             policy=BatchPolicy(max_messages=batch_size, max_wait_ms=flush_ms),
