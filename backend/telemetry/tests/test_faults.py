@@ -668,6 +668,20 @@ def honours_read_only_files(tmp_path: Path) -> str:
     return ""
 
 
+def hold_through_outage(ingest: ManagedProcess, prefix: str, started_at: float, what: str) -> int:
+    """Wait for the ingest's error, then check it writes nothing and stays up for the outage.
+
+    Returns the rows stored when the error came.
+    """
+    wait_showing(lambda: error_lines(ingest.output()), OUTAGE_SECONDS + 10,
+                 f"the ingest logged no error on {what}", ingest)
+    stored_at_error = stored_count(prefix)
+    time.sleep(max(1.0, OUTAGE_SECONDS - (time.monotonic() - started_at)))
+    assert stored_count(prefix) == stored_at_error, f"rows were written to {what}"
+    assert ingest.running, f"the ingest exited on {what}:\n{ingest.output()[-3000:]}"
+    return stored_at_error
+
+
 def test_fault6_read_only_database_the_ingest_stops_acking_and_catches_up_when_writable(
     private_broker, platform_env, start_piped_ingest, start_fleet, tmp_path, capsys
 ):
@@ -687,12 +701,7 @@ def test_fault6_read_only_database_the_ingest_stops_acking_and_catches_up_when_w
         database.chmod(0o444)
         ingest = start_piped_ingest(env, preexec_fn=_drop_file_permission_override)
         made_read_only = time.monotonic()
-        wait_showing(lambda: error_lines(ingest.output()), OUTAGE_SECONDS + 10,
-                     "the ingest logged no error on a read-only database", ingest)
-        stored_at_error = stored_count(fleet.prefix)
-        time.sleep(max(1.0, OUTAGE_SECONDS - (time.monotonic() - made_read_only)))
-        assert stored_count(fleet.prefix) == stored_at_error, "rows were written to a read-only database"
-        assert ingest.running, f"the ingest exited on a read-only database:\n{ingest.output()[-3000:]}"
+        stored_at_error = hold_through_outage(ingest, fleet.prefix, made_read_only, "a read-only database")
     finally:
         database.chmod(mode)
     writable_at = time.monotonic()
@@ -729,12 +738,7 @@ def test_fault6_disk_full_the_ingest_acks_nothing_it_could_not_write(
     for member in family:
         member.rlimit(psutil.RLIMIT_FSIZE, (0, member.rlimit(psutil.RLIMIT_FSIZE)[1]))
     filled_at = time.monotonic()
-    wait_showing(lambda: error_lines(ingest.output()), OUTAGE_SECONDS + 10,
-                 "the ingest logged no error on a full disk", ingest)
-    stored_at_error = stored_count(fleet.prefix)
-    time.sleep(max(1.0, OUTAGE_SECONDS - (time.monotonic() - filled_at)))
-    assert stored_count(fleet.prefix) == stored_at_error, "rows were written to a full disk"
-    assert ingest.running, f"the ingest exited on a full disk:\n{ingest.output()[-3000:]}"
+    stored_at_error = hold_through_outage(ingest, fleet.prefix, filled_at, "a full disk")
     [error] = error_lines(ingest.output())
     assert re.search(r"disk|full|I/O", error, re.IGNORECASE), error
     # Killed now, with space still gone: whatever it acked is stored, the rest is the broker's.
