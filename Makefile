@@ -7,12 +7,13 @@ PY := $(abspath $(VENV))/bin/python
 MQTT_PORT ?= 1883
 
 .DEFAULT_GOAL := help
-.PHONY: help deps venv mosquitto run test test-backend test-faults migrate clean
+.PHONY: help deps venv mosquitto postgres run test test-backend test-faults test-postgres migrate clean
 .PHONY: frontend-deps test-frontend test-browser frontend-build bench bench-quick
 
 help:
 	@echo "make run          broker, web, ingest, worker and a simulated fleet on http://localhost:8000/"
 	@echo "make test         install what is missing and run every test"
+	@echo "make test-postgres  the backend suite on PostgreSQL (a private cluster unless DATABASE_URL names one)"
 	@echo "make bench-quick  a two-minute benchmark (make bench: the full one)"
 
 deps: venv mosquitto
@@ -27,6 +28,9 @@ $(VENV)/.installed: backend/requirements.txt backend/requirements-dev.txt simula
 
 mosquitto:
 	@scripts/apt-install mosquitto mosquitto mosquitto-clients
+
+postgres:
+	@scripts/apt-install pg_createcluster postgresql
 
 migrate: venv
 	cd backend && $(PY) manage.py migrate --noinput
@@ -43,6 +47,11 @@ test: deps test-backend test-frontend test-browser
 
 test-backend:
 	$(PY) -m pytest
+
+# The backend suite again on PostgreSQL: the server named by DATABASE_URL, or a private
+# cluster on a free port that scripts/with-postgres creates and drops.
+test-postgres: deps postgres
+	scripts/with-postgres $(PY) -m pytest
 
 # The fault-injection tests (docs/reliability.md) with the long durations: a 100-device
 # fleet's 60 s backlog, 10 s outages, more worker kills. make test runs them short.
