@@ -7,7 +7,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from devtools.waiting import wait_until
 from telemetry import retention
 from telemetry.models import RejectedMessage
 from telemetry.retention import RejectionPruning, rejections_prune

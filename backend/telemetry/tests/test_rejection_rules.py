@@ -94,6 +94,12 @@ def test_the_same_bytes_again_without_redelivery_are_counted_but_kept_once():
     assert (plan.keep, plan.rejected, plan.not_kept, plan.redeliveries) == ([0], 3, 2, 0)
 
 
+def test_a_message_and_its_redelivery_in_one_batch_are_one_rejection():
+    plan = sample_plan([candidate("a"), candidate("a", redelivered=True)], stored_digests=set(),
+                       counts=Counter(), limits=LIMITS)
+    assert (plan.keep, plan.rejected, plan.not_kept, plan.redeliveries) == ([0], 1, 0, 1)
+
+
 def test_a_redelivery_whose_first_delivery_never_committed_is_a_first_delivery():
     plan = sample_plan([candidate("a", redelivered=True)], stored_digests=set(), counts=Counter(), limits=LIMITS)
     assert (plan.keep, plan.rejected, plan.redeliveries) == ([0], 1, 0)

@@ -88,7 +88,7 @@ def test_the_hourly_bound_holds_across_devices():
 
 def test_the_sample_decision_is_one_grouped_query(django_assert_max_num_queries):
     store(bad(b"first"))
-    # Savepoint, digest lookup, grouped counts, insert, release (and SQLite's foreign-key check).
+    # Savepoint, (PostgreSQL's advisory lock,) digest lookup, grouped counts, insert, release.
     with django_assert_max_num_queries(6) as captured:
         store(*[bad(b"junk %d" % n, topic=f"devices/d{n % 7}/telemetry") for n in range(200)])
     grouped = [q["sql"] for q in captured.captured_queries if "GROUP BY" in q["sql"].upper()]
