@@ -7,6 +7,7 @@ from django.db import DatabaseError, connection
 from alerts.services import alerts_evaluate
 from health.models import Heartbeat
 from health.services import heartbeat_beat
+from telemetry.retention import RejectionPruning
 
 log = logging.getLogger("alerts")
 
@@ -16,12 +17,15 @@ REPEAT_SECONDS = 1
 
 class _PassState:
     failing = False
+    pruning = RejectionPruning()
+    prune_failing = False
 
 
 @background(name=TASK_NAME)
 def evaluate_alerts() -> None:
-    """Evaluate alerts once and refresh the worker's heartbeat (scheduled by alerts.schedule)."""
+    """Evaluate alerts once, refresh the worker's heartbeat, prune old rejections when due."""
     run_evaluation_pass()
+    prune_rejections_if_due()
 
 
 def run_evaluation_pass() -> bool:
@@ -49,6 +53,20 @@ def run_evaluation_pass() -> bool:
         "alerts": {"HIGH_TEMP": report.high_temp, "OFFLINE": report.offline, "ONLINE": report.online},
     })
     return True
+
+
+def prune_rejections_if_due() -> None:
+    """Delete expired rejected messages every few minutes; a failure never fails the alert pass."""
+    try:
+        _PassState.pruning.run_if_due()
+    except Exception as error:
+        if not _PassState.prune_failing:
+            log.warning("could not prune rejected messages; retrying at the next interval: %s", error)
+        _PassState.prune_failing = True
+        if isinstance(error, DatabaseError):
+            connection.close()
+        return
+    _PassState.prune_failing = False
 
 
 def _beat(state: str, details: dict) -> None:

@@ -193,6 +193,15 @@ MQTT_PASSWORD = env_str("MQTT_PASSWORD", "")
 MQTT_TOPIC = env_str("MQTT_TOPIC", "devices/+/telemetry")
 MQTT_CLIENT_ID = env_str("MQTT_CLIENT_ID", "telemetry-ingest")
 
+# --- Rejected messages (telemetry.rejections; see docs/reliability.md) ------------------
+# Every rejection is counted; only a sample is stored: per hour, at most
+# REJECTIONS_SAMPLE_PER_DEVICE per device and reason, and REJECTIONS_SAMPLE_PER_HOUR in all.
+REJECTIONS_SAMPLE_PER_DEVICE = env_int("REJECTIONS_SAMPLE_PER_DEVICE", 10, minimum=0)
+REJECTIONS_SAMPLE_PER_HOUR = env_int("REJECTIONS_SAMPLE_PER_HOUR", 1000, minimum=0)
+# The worker deletes stored rejections older than this; 0 keeps them forever.
+REJECTIONS_RETENTION_DAYS = env_int("REJECTIONS_RETENTION_DAYS", 7, minimum=0)
+# --- end of the rejected messages section ----------------------------------------------
+
 HIGH_TEMP_THRESHOLD = env_float("HIGH_TEMP_THRESHOLD", 30.0)
 OFFLINE_AFTER_SECONDS = env_float("OFFLINE_AFTER_SECONDS", 10.0, minimum=0.1)
 

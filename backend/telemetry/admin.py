@@ -1,9 +1,13 @@
+from datetime import timedelta
+
 from django.contrib import admin
 from django.core.paginator import Paginator
-from django.db.models import Max, Min
+from django.db.models import Count, Max, Min, Q
+from django.utils import timezone
 from django.utils.functional import cached_property
 
 from telemetry.models import RejectedMessage, Telemetry
+from telemetry.rejections import reason_kind
 
 
 class EstimatedCountPaginator(Paginator):
@@ -44,9 +48,58 @@ class TelemetryAdmin(ReadOnlyAdmin):
     list_per_page = 100
 
 
+class RejectionDeviceFilter(admin.SimpleListFilter):
+    """The devices with the most rejections over the last day; any other by ?device_id= or the search."""
+
+    title = "device id"
+    parameter_name = "device_id"
+    NO_DEVICE = "-"
+    SHOWN = 20
+
+    def lookups(self, request, model_admin):
+        busiest = (
+            RejectedMessage.objects.filter(received_at__gte=timezone.now() - timedelta(days=1))
+            .exclude(device_id=None)
+            .values("device_id")
+            .annotate(rejections=Count("id"))
+            .order_by("-rejections", "device_id")
+            .values_list("device_id", flat=True)[: self.SHOWN]
+        )
+        return [(self.NO_DEVICE, "none (a topic without a device id)")] + [(device, device) for device in busiest]
+
+    def queryset(self, request, queryset):
+        if self.value() == self.NO_DEVICE:
+            return queryset.filter(device_id=None)
+        if self.value():
+            return queryset.filter(device_id=self.value())
+        return queryset
+
+
+class RejectionReasonFilter(admin.SimpleListFilter):
+    """Reasons by kind: "invalid JSON" covers every "invalid JSON: ..." detail."""
+
+    title = "reason"
+    parameter_name = "reason"
+    SHOWN = 50
+
+    def lookups(self, request, model_admin):
+        # Read from the reason index alone; there are a handful of kinds.
+        reasons = RejectedMessage.objects.order_by("reason").values_list("reason", flat=True).distinct()
+        return [(kind, kind) for kind in sorted({reason_kind(reason) for reason in reasons})[: self.SHOWN]]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(Q(reason=self.value()) | Q(reason__startswith=f"{self.value()}: "))
+        return queryset
+
+
 @admin.register(RejectedMessage)
 class RejectedMessageAdmin(ReadOnlyAdmin):
-    list_display = ["received_at", "topic", "reason"]
-    search_fields = ["topic", "reason"]
+    list_display = ["received_at", "device_id", "reason", "topic"]
+    list_filter = [RejectionReasonFilter, RejectionDeviceFilter]
+    # Exact device id: served by the (device_id, received_at) index.
+    search_fields = ["=device_id"]
+    search_help_text = "Exact device id"
     date_hierarchy = "received_at"
     show_full_result_count = False
+    list_per_page = 100

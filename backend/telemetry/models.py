@@ -2,6 +2,7 @@
 from django.db import models
 
 from devices.models import Device
+from telemetry import rejections
 
 
 class Telemetry(models.Model):
@@ -30,17 +31,34 @@ class Telemetry(models.Model):
 
 
 class RejectedMessage(models.Model):
-    """A message that broke the payload rules: kept for inspection, never a reading."""
+    """A message that broke the payload rules: kept for inspection, never a reading.
 
-    RAW_PAYLOAD_LIMIT = 4096
+    Only a sample is kept (telemetry.rejections): the ingest counts every rejection.
+    """
+
+    RAW_PAYLOAD_LIMIT = rejections.RAW_PAYLOAD_LIMIT
 
     topic = models.CharField(max_length=300)
-    payload = models.TextField(help_text="The raw payload's first 4 KiB, undecodable bytes escaped.")
+    device_id = models.CharField(
+        max_length=64, null=True, blank=True, help_text="The device id of the topic; empty when the topic has none."
+    )
+    payload = models.TextField(
+        help_text="The raw payload's first 4 KiB as at most 4,096 characters, undecodable bytes and NUL escaped."
+    )
     reason = models.CharField(max_length=300)
+    digest = models.CharField(
+        max_length=64, unique=True, help_text="sha256 of the topic and the whole raw payload: a redelivery's key."
+    )
     received_at = models.DateTimeField(db_index=True)
 
     class Meta:
         ordering = ["-received_at"]
+        indexes = [
+            # A device's rejections, newest first.
+            models.Index(fields=["device_id", "received_at"], name="rejected_device_received"),
+            # The admin's reason filter lists the distinct reasons from this index alone.
+            models.Index(fields=["reason"], name="rejected_reason"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.topic}: {self.reason}"

@@ -1,14 +1,30 @@
 """Writes of the telemetry app: storing a batch of validated messages."""
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
+from django.db.models.functions import TruncHour
 
 from devices.models import Device
 from telemetry.models import RejectedMessage, Telemetry
-from telemetry.payload import Reading
+from telemetry.payload import Reading, device_id_from_topic
+from telemetry.rejections import (
+    Candidate,
+    SampleLimits,
+    SamplePlan,
+    hour_of,
+    rejection_digest,
+    rejection_text,
+    sample_plan,
+    stored_counts,
+)
+
+# Serializes the rejection sampling of concurrent batches on PostgreSQL ("reject").
+_REJECTIONS_LOCK_KEY = 0x72656A656374
+_HOUR = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +35,7 @@ class RejectedInput:
     payload: bytes
     reason: str
     received_at: datetime
+    redelivered: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +43,10 @@ class BatchResult:
     stored: int
     duplicates: int
     rejected: int
+    # Counted in `rejected` but not stored: beyond the hourly sample, or the same bytes again.
+    rejections_not_kept: int = 0
+    # Redelivered rejections already stored: neither stored nor counted again.
+    rejection_redeliveries: int = 0
 
 
 class _RowCounter:
@@ -40,13 +61,37 @@ class _RowCounter:
         return result
 
 
-def _printable_payload(payload: bytes) -> str:
-    """The raw payload's first 4 KiB as text, with undecodable bytes and NUL escaped.
+def _sample_limits() -> SampleLimits:
+    return SampleLimits(per_device=settings.REJECTIONS_SAMPLE_PER_DEVICE,
+                        per_hour=settings.REJECTIONS_SAMPLE_PER_HOUR)
 
-    PostgreSQL's text type cannot hold NUL: one such byte would fail the whole batch.
+
+def _rejections_store(candidates: list[Candidate], rows: list[RejectedMessage]) -> SamplePlan:
+    """Store the sample of a batch's rejections; runs inside the batch's transaction.
+
+    The decision reads only the database, so every ingest process shares the bounds and
+    a restart keeps them. On PostgreSQL an advisory lock makes concurrent batches decide
+    one after the other; on SQLite the IMMEDIATE transaction already does.
     """
-    text = payload[: RejectedMessage.RAW_PAYLOAD_LIMIT].decode("utf-8", "backslashreplace")
-    return text.replace("\x00", "\\x00")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_REJECTIONS_LOCK_KEY])
+    digests = {candidate.digest for candidate in candidates}
+    stored_digests = set(RejectedMessage.objects.filter(digest__in=digests).values_list("digest", flat=True))
+    hours = [hour_of(candidate.received_at) for candidate in candidates]
+    # One grouped query over the batch's hours on the received_at index; it reads at most
+    # the hourly bound of rows per hour, since no more are ever stored.
+    groups = (
+        RejectedMessage.objects.filter(received_at__gte=min(hours), received_at__lt=max(hours) + _HOUR)
+        .values_list(TruncHour("received_at"), "device_id", "reason")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    plan = sample_plan(candidates, stored_digests=stored_digests, counts=stored_counts(groups),
+                       limits=_sample_limits())
+    if plan.keep:
+        RejectedMessage.objects.bulk_create([rows[index] for index in plan.keep], ignore_conflicts=True)
+    return plan
 
 
 def telemetry_store_batch(
@@ -60,15 +105,30 @@ def telemetry_store_batch(
     Unknown devices are created ONLINE; a reading already stored (same device and ts)
     is ignored and counted as a duplicate; each device's last_seen only moves forward.
     `known_device_ids` is a cache of devices that exist, extended once the batch commits.
+    Rejections are counted and only a sample of them stored (telemetry.rejections); a
+    redelivered rejection that is already stored is neither stored nor counted again.
     """
+    rejections = list(rejections)
+    candidates = [
+        Candidate(
+            digest=rejection_digest(item.topic, item.payload),
+            device_id=device_id_from_topic(item.topic),
+            reason=item.reason[:300],
+            received_at=item.received_at,
+            redelivered=item.redelivered,
+        )
+        for item in rejections
+    ]
     rejected_rows = [
         RejectedMessage(
             topic=item.topic[:300],
-            payload=_printable_payload(item.payload),
-            reason=item.reason[:300],
+            device_id=candidate.device_id,
+            payload=rejection_text(item.payload),
+            reason=candidate.reason,
+            digest=candidate.digest,
             received_at=item.received_at,
         )
-        for item in rejections
+        for item, candidate in zip(rejections, candidates, strict=True)
     ]
     last_seen = max((received_at for _, received_at in readings), default=None)
     device_ids = {reading.device_id for reading, _ in readings}
@@ -100,12 +160,14 @@ def telemetry_store_batch(
             Device.objects.filter(device_id__in=device_ids).filter(
                 Q(last_seen__isnull=True) | Q(last_seen__lt=last_seen)
             ).update(last_seen=last_seen)
-        if rejected_rows:
-            RejectedMessage.objects.bulk_create(rejected_rows)
+        # Last, so that the PostgreSQL lock it takes is held only until the commit.
+        plan = _rejections_store(candidates, rejected_rows) if candidates else SamplePlan()
         transaction.on_commit(lambda: known_device_ids.update(new_device_ids))
 
     return BatchResult(
         stored=counter.rows,
         duplicates=len(readings) - counter.rows,
-        rejected=len(rejected_rows),
+        rejected=plan.rejected,
+        rejections_not_kept=plan.not_kept,
+        rejection_redeliveries=plan.redeliveries,
     )
