@@ -5,8 +5,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from alerts.models import Alert
+from devices.ids import DEVICE_ID_MAX_LENGTH, DEVICE_ID_PATTERN, is_device_id
 from devices.models import Device
-from telemetry.payload import DEVICE_ID_PATTERN
 from telemetry.windows import parse_window
 
 TELEMETRY_MAX_LIMIT = 10_000
@@ -16,15 +16,20 @@ SERIES_MAX_POINTS = 1_000
 
 
 @extend_schema_field(
-    {"type": "string", "pattern": f"^{DEVICE_ID_PATTERN.pattern}$", "maxLength": 64, "example": "device-001"}
+    {
+        "type": "string",
+        "pattern": f"^{DEVICE_ID_PATTERN.pattern}$",
+        "maxLength": DEVICE_ID_MAX_LENGTH,
+        "example": "device-001",
+    }
 )
 class DeviceIdField(serializers.CharField):
     def __init__(self, **kwargs):
-        super().__init__(max_length=64, **kwargs)
+        super().__init__(max_length=DEVICE_ID_MAX_LENGTH, **kwargs)
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        if not DEVICE_ID_PATTERN.fullmatch(value):
+        if not is_device_id(value):
             raise serializers.ValidationError("not a valid device id")
         return value
 

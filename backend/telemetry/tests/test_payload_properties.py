@@ -7,8 +7,8 @@ import orjson
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from devices.ids import DEVICE_ID_PATTERN
 from telemetry.payload import (
-    DEVICE_ID_PATTERN,
     EARLIEST_TS,
     MAX_FUTURE,
     METRIC_RANGES,
