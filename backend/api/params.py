@@ -7,7 +7,7 @@ from rest_framework import serializers
 from alerts.models import Alert
 from devices.ids import DEVICE_ID_MAX_LENGTH, DEVICE_ID_PATTERN, is_device_id
 from devices.models import Device
-from telemetry.windows import parse_window
+from telemetry.windows import WINDOW_DESCRIPTION, WINDOW_SCHEMA_PATTERN, format_window, parse_window
 
 TELEMETRY_MAX_LIMIT = 10_000
 ALERTS_MAX_LIMIT = 1_000
@@ -60,8 +60,8 @@ class TimestampField(serializers.Field):
 @extend_schema_field(
     {
         "type": "string",
-        "pattern": r"^\d+[smhd]$",
-        "description": "A number and a unit (s, m, h or d), longer than zero and at most 30d.",
+        "pattern": WINDOW_SCHEMA_PATTERN,
+        "description": WINDOW_DESCRIPTION,
         "example": "5m",
     }
 )
@@ -76,11 +76,7 @@ class WindowField(serializers.CharField):
 
     def to_representation(self, value):
         """A timedelta back in the parameter's own form (`5m`), e.g. for a documented default."""
-        seconds = int(value.total_seconds())
-        for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-            if seconds % size == 0:
-                return f"{seconds // size}{unit}"
-        return f"{seconds}s"
+        return format_window(value)
 
 
 class UpperChoiceField(serializers.ChoiceField):
