@@ -5,6 +5,7 @@ from background_task import background
 from django.db import DatabaseError, connection
 
 from alerts.services import alerts_evaluate
+from common.outages import OutageLog
 from health.models import Heartbeat
 from health.services import heartbeat_beat
 
@@ -14,8 +15,13 @@ TASK_NAME = "alerts.evaluate"
 REPEAT_SECONDS = 1
 
 
-class _PassState:
-    failing = False
+_pass_outage = OutageLog(
+    log,
+    failed="alert evaluation failed; retrying every second",
+    recovered="alert evaluation works again",
+    level=logging.ERROR,
+    traceback=True,
+)
 
 
 @background(name=TASK_NAME)
@@ -33,16 +39,12 @@ def run_evaluation_pass() -> bool:
     try:
         report = alerts_evaluate()
     except Exception as error:
-        if not _PassState.failing:
-            log.exception("alert evaluation failed; retrying every second")
-        _PassState.failing = True
+        _pass_outage.failure(error)
         if isinstance(error, DatabaseError):
             connection.close()
         _beat("failing", {"error": str(error)[:300]})
         return False
-    if _PassState.failing:
-        log.info("alert evaluation works again")
-        _PassState.failing = False
+    _pass_outage.success()
     _beat("running", {
         "pass_ms": round(report.seconds * 1000, 1),
         "readings": report.readings,
