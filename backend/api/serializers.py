@@ -1,4 +1,4 @@
-"""Response shapes of the API (DESIGN.md, "REST API")."""
+"""Response shapes of the API (docs/api.md; the rules in docs/contract.md, "REST API")."""
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 

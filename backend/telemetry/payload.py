@@ -1,4 +1,4 @@
-"""Pure validation of one MQTT message against the payload contract (DESIGN.md).
+"""Pure validation of one MQTT message against the payload rules (docs/contract.md, "MQTT").
 
 `parse_message` never raises: it returns a `Reading` or a `Rejection` with a reason.
 """

@@ -91,7 +91,7 @@ def huge_number_document(key: str, digits: int, exponent: int | None, negative: 
 
 
 def assert_obeys_the_contract(outcome, topic: str, received_at: datetime) -> None:
-    """A Rejection with a reason, or a Reading inside every range of DESIGN.md."""
+    """A Rejection with a reason, or a Reading inside every range of docs/contract.md ("Payload")."""
     if isinstance(outcome, Rejection):
         assert isinstance(outcome.reason, str) and outcome.reason.strip()
         return
