@@ -8,7 +8,7 @@ MQTT_PORT ?= 1883
 
 .DEFAULT_GOAL := help
 .PHONY: help deps venv mosquitto postgres run test test-backend test-faults test-postgres migrate clean
-.PHONY: frontend-deps test-frontend test-browser frontend-build bench bench-quick
+.PHONY: frontend-deps test-frontend test-browser frontend-build bench bench-quick api-types check-api-types
 
 help:
 	@echo "make run          broker, web, ingest, worker and a simulated fleet on http://localhost:8000/"
@@ -43,7 +43,7 @@ run: deps migrate frontend-build
 	@echo
 	MQTT_PORT=$(MQTT_PORT) $(VENV)/bin/honcho --procfile Procfile start
 
-test: deps test-backend test-frontend test-browser
+test: deps test-backend test-frontend check-api-types test-browser
 
 test-backend:
 	$(PY) -m pytest
@@ -73,6 +73,15 @@ $(FRONTEND_STAMP): frontend/package-lock.json frontend/package.json
 
 test-frontend: frontend-deps
 	cd frontend && npm test
+
+# The dashboard's API types (frontend/src/types/api.generated.ts) come from the backend's
+# OpenAPI schema: api-types rewrites them, check-api-types fails when they differ from it.
+# Both use the virtualenv of make deps.
+api-types: frontend-deps
+	PY=$(PY) scripts/api-types
+
+check-api-types: frontend-deps
+	PY=$(PY) scripts/api-types --check
 
 # The browser test (frontend/e2e/): Debian's Chromium, driven by playwright-core, against
 # the real platform started on free ports; it saves docs/screenshots/{fleet,device,alerts}.png.

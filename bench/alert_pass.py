@@ -31,11 +31,11 @@ def main() -> None:
 
     django.setup()
     from alerts.services import alerts_evaluate
-    from common.longrunning import stop_query_logging
+    from common.longrunning import turn_off_debug
     from telemetry.payload import Reading
     from telemetry.services import telemetry_store_batch
 
-    stop_query_logging()
+    turn_off_debug()
     alerts_evaluate()  # takes in the seeded readings
 
     idle = []

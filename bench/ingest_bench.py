@@ -2,7 +2,8 @@
 
 Every scenario gets a private broker (the project's mosquitto.conf) and a fresh SQLite
 database. Backlogs are published before the subscriber starts (its persistent session
-queues them), so the drain measures the subscriber, not the publisher (LIMITS.md).
+queues them), so the drain measures the subscriber, not the publisher (docs/performance.md,
+"Rates of the parts").
 """
 import json
 import sqlite3

@@ -10,7 +10,8 @@ import time
 
 import paho.mqtt.client as mqtt
 
-WINDOW = 100  # publishes in flight; paho is fastest around here (LIMITS.md)
+# Publishes in flight; one paho publisher is fastest around here (docs/performance.md, "Rates of the parts").
+WINDOW = 100
 
 
 def main() -> None:
@@ -22,11 +23,12 @@ def main() -> None:
     parser.add_argument("--per-device", type=int, required=True)
     parser.add_argument("--rate", type=float, default=0, help="messages/s; 0 = as fast as acked")
     parser.add_argument("--live-ts", action="store_true", help="ts = publish time (latency runs)")
+    parser.add_argument("--window", type=int, default=WINDOW, help="publishes in flight")
     args = parser.parse_args()
 
-    in_flight = threading.Semaphore(WINDOW)
+    in_flight = threading.Semaphore(args.window)
     client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2, client_id=f"{args.prefix}-pub-{args.first_device}")
-    client.max_inflight_messages_set(WINDOW)
+    client.max_inflight_messages_set(args.window)
     client.on_publish = lambda *_: in_flight.release()
     client.connect("127.0.0.1", args.port)
     client.loop_start()
@@ -47,7 +49,7 @@ def main() -> None:
             in_flight.acquire()
             client.publish(topic, body, qos=1)
             sent += 1
-    for _ in range(WINDOW):
+    for _ in range(args.window):
         in_flight.acquire()
     elapsed = time.monotonic() - started
     client.disconnect()

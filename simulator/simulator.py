@@ -35,7 +35,7 @@ DRAIN_SECONDS_ON_SIGNAL = 2.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """The command line fixed by the design (DESIGN.md, "Commands"), plus scenario switches."""
+    """The command line of docs/contract.md ("Commands"), plus scenario switches."""
     parser = argparse.ArgumentParser(
         prog="simulator.py",
         description="Publish simulated telemetry to devices/{deviceId}/telemetry over MQTT.",

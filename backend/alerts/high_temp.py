@@ -15,8 +15,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from alerts import rules
+from alerts.alert_log import log_alerts
 from alerts.models import Alert, DeviceAlertState, ReadingWatermark
-from alerts.records import ensure_states, log_alerts
+from alerts.state_rows import ensure_states
 from alerts.watermark import Gap, Watermark, advance, transactions_in_progress
 from telemetry.models import Telemetry
 

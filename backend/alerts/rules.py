@@ -1,7 +1,7 @@
 """Alert rules as pure functions: readings, device state and the time in, decisions out.
 
 Nothing here touches the database; alerts/services.py feeds these functions and writes
-what they decide. The semantics are DESIGN.md's "Alert semantics".
+what they decide. The semantics are those of docs/contract.md, "Alerts".
 """
 from collections.abc import Iterable
 from dataclasses import dataclass

@@ -15,9 +15,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from alerts import rules
+from alerts.alert_log import log_alerts
 from alerts.high_temp import high_temp_evaluate
 from alerts.models import Alert, DeviceAlertState
-from alerts.records import ensure_states, log_alerts
+from alerts.state_rows import ensure_states
 from devices.models import Device
 
 DEVICES_PER_STATEMENT = 1000

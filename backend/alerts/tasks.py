@@ -5,6 +5,7 @@ from background_task import background
 from django.db import DatabaseError, connection
 
 from alerts.services import alerts_evaluate
+from common.outages import OutageLog
 from health.models import Heartbeat
 from health.services import heartbeat_beat
 from telemetry.retention import RejectionPruning
@@ -15,10 +16,15 @@ TASK_NAME = "alerts.evaluate"
 REPEAT_SECONDS = 1
 
 
-class _PassState:
-    failing = False
-    pruning = RejectionPruning()
-    prune_failing = False
+_pass_outage = OutageLog(
+    log,
+    failed="alert evaluation failed; retrying every second",
+    recovered="alert evaluation works again",
+    level=logging.ERROR,
+    traceback=True,
+)
+_prune_outage = OutageLog(log, failed="could not prune rejected messages; retrying at the next interval")
+_pruning = RejectionPruning()
 
 
 @background(name=TASK_NAME)
@@ -37,16 +43,12 @@ def run_evaluation_pass() -> bool:
     try:
         report = alerts_evaluate()
     except Exception as error:
-        if not _PassState.failing:
-            log.exception("alert evaluation failed; retrying every second")
-        _PassState.failing = True
+        _pass_outage.failure(error)
         if isinstance(error, DatabaseError):
             connection.close()
         _beat("failing", {"error": str(error)[:300]})
         return False
-    if _PassState.failing:
-        log.info("alert evaluation works again")
-        _PassState.failing = False
+    _pass_outage.success()
     _beat("running", {
         "pass_ms": round(report.seconds * 1000, 1),
         "readings": report.readings,
@@ -58,15 +60,13 @@ def run_evaluation_pass() -> bool:
 def prune_rejections_if_due() -> None:
     """Delete expired rejected messages every few minutes; a failure never fails the alert pass."""
     try:
-        _PassState.pruning.run_if_due()
+        _pruning.run_if_due()
     except Exception as error:
-        if not _PassState.prune_failing:
-            log.warning("could not prune rejected messages; retrying at the next interval: %s", error)
-        _PassState.prune_failing = True
+        _prune_outage.failure(error)
         if isinstance(error, DatabaseError):
             connection.close()
         return
-    _PassState.prune_failing = False
+    _prune_outage.success()
 
 
 def _beat(state: str, details: dict) -> None:

@@ -5,9 +5,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from alerts.models import Alert
+from devices.ids import DEVICE_ID_MAX_LENGTH, DEVICE_ID_PATTERN, is_device_id
 from devices.models import Device
-from telemetry.payload import DEVICE_ID_PATTERN
-from telemetry.windows import parse_window
+from telemetry.windows import WINDOW_DESCRIPTION, WINDOW_SCHEMA_PATTERN, format_window, parse_window
 
 TELEMETRY_MAX_LIMIT = 10_000
 ALERTS_MAX_LIMIT = 1_000
@@ -16,15 +16,20 @@ SERIES_MAX_POINTS = 1_000
 
 
 @extend_schema_field(
-    {"type": "string", "pattern": f"^{DEVICE_ID_PATTERN.pattern}$", "maxLength": 64, "example": "device-001"}
+    {
+        "type": "string",
+        "pattern": f"^{DEVICE_ID_PATTERN.pattern}$",
+        "maxLength": DEVICE_ID_MAX_LENGTH,
+        "example": "device-001",
+    }
 )
 class DeviceIdField(serializers.CharField):
     def __init__(self, **kwargs):
-        super().__init__(max_length=64, **kwargs)
+        super().__init__(max_length=DEVICE_ID_MAX_LENGTH, **kwargs)
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        if not DEVICE_ID_PATTERN.fullmatch(value):
+        if not is_device_id(value):
             raise serializers.ValidationError("not a valid device id")
         return value
 
@@ -55,8 +60,8 @@ class TimestampField(serializers.Field):
 @extend_schema_field(
     {
         "type": "string",
-        "pattern": r"^\d+[smhd]$",
-        "description": "A number and a unit (s, m, h or d), longer than zero and at most 30d.",
+        "pattern": WINDOW_SCHEMA_PATTERN,
+        "description": WINDOW_DESCRIPTION,
         "example": "5m",
     }
 )
@@ -71,11 +76,7 @@ class WindowField(serializers.CharField):
 
     def to_representation(self, value):
         """A timedelta back in the parameter's own form (`5m`), e.g. for a documented default."""
-        seconds = int(value.total_seconds())
-        for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-            if seconds % size == 0:
-                return f"{seconds // size}{unit}"
-        return f"{seconds}s"
+        return format_window(value)
 
 
 class UpperChoiceField(serializers.ChoiceField):

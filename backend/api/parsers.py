@@ -1,4 +1,8 @@
-"""Request-body parsing for the API's write endpoints."""
+"""The API's JSON body parser (settings' DEFAULT_PARSER_CLASSES).
+
+Every endpoint today only reads; the parser bounds what a body sent to any view
+can cost, and is what a future write endpoint gets by default.
+"""
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 

@@ -1,4 +1,5 @@
-"""Response shapes of the API (DESIGN.md, "REST API")."""
+"""Response shapes of the API (docs/api.md; the rules in docs/contract.md, "REST API")."""
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from alerts.models import Alert
@@ -88,12 +89,38 @@ class ConfigSerializer(serializers.Serializer):
     offline_after_seconds = serializers.FloatField()
 
 
+class HighTempPayloadSerializer(serializers.Serializer):
+    temperature = serializers.FloatField()
+    threshold = serializers.FloatField()
+    # Optional: the worker always writes it, but an alert added another way (the admin) may lack it.
+    ts = UtcDateTimeField(required=False, help_text="The reading's time.")
+
+
+class OfflinePayloadSerializer(serializers.Serializer):
+    last_seen = UtcDateTimeField()
+
+
+class OnlinePayloadSerializer(serializers.Serializer):
+    offline_since = UtcDateTimeField()
+
+
+@extend_schema_field(
+    PolymorphicProxySerializer(
+        component_name="AlertPayload",
+        serializers=[HighTempPayloadSerializer, OfflinePayloadSerializer, OnlinePayloadSerializer],
+        resource_type_field_name=None,
+    )
+)
+class AlertPayloadField(serializers.JSONField):
+    """The payload stored with the alert, as alerts.rules wrote it; its shape depends on alert_type."""
+
+
 class AlertSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     device_id = serializers.CharField()
     alert_type = serializers.ChoiceField(choices=Alert.Type.choices)
     ts = UtcDateTimeField()
-    payload = serializers.JSONField()
+    payload = AlertPayloadField()
 
 
 class HealthSerializer(serializers.Serializer):

@@ -1,6 +1,8 @@
 """The device registry: one row per device that has ever sent a reading."""
 from django.db import models
 
+from devices.ids import DEVICE_ID_MAX_LENGTH, validate_device_id
+
 
 class Device(models.Model):
     """A device, keyed by the id it publishes under (devices/{device_id}/telemetry)."""
@@ -9,7 +11,9 @@ class Device(models.Model):
         ONLINE = "ONLINE"
         OFFLINE = "OFFLINE"
 
-    device_id = models.CharField(primary_key=True, max_length=64)
+    device_id = models.CharField(
+        primary_key=True, max_length=DEVICE_ID_MAX_LENGTH, validators=[validate_device_id]
+    )
     name = models.CharField(max_length=200, blank=True, default="")
     device_type = models.CharField(max_length=100, blank=True, default="")
     location = models.CharField(max_length=200, blank=True, default="")

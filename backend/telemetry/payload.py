@@ -1,4 +1,4 @@
-"""Pure validation of one MQTT message against the payload contract (DESIGN.md).
+"""Pure validation of one MQTT message against the payload rules (docs/contract.md, "MQTT").
 
 `parse_message` never raises: it returns a `Reading` or a `Rejection` with a reason.
 """
@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
+# The rule is devices.ids'; the ingest command still imports DEVICE_ID_PATTERN from here.
+from devices.ids import DEVICE_ID_PATTERN, is_device_id  # noqa: F401
+
 MAX_PAYLOAD_BYTES = 64 * 1024
-DEVICE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 TOPIC_PATTERN = re.compile(r"devices/([^/]+)/telemetry")
 
 EPOCH_SECONDS_BELOW = 100_000_000_000
@@ -51,7 +53,7 @@ class _Invalid(Exception):
 def device_id_from_topic(topic: str) -> str | None:
     """The device id of a `devices/{id}/telemetry` topic, or None for any other topic."""
     match = TOPIC_PATTERN.fullmatch(topic)
-    if match is None or not DEVICE_ID_PATTERN.fullmatch(match.group(1)):
+    if match is None or not is_device_id(match.group(1)):
         return None
     return match.group(1)
 

@@ -1,4 +1,4 @@
-"""The payload contract (DESIGN.md, "MQTT contract" and "Precise rules"), without broker or database."""
+"""The payload rules (docs/contract.md, "MQTT"), without broker or database."""
 from datetime import UTC, datetime, timedelta
 
 import orjson

@@ -7,8 +7,8 @@ import orjson
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from devices.ids import DEVICE_ID_PATTERN
 from telemetry.payload import (
-    DEVICE_ID_PATTERN,
     EARLIEST_TS,
     MAX_FUTURE,
     METRIC_RANGES,
@@ -91,7 +91,7 @@ def huge_number_document(key: str, digits: int, exponent: int | None, negative: 
 
 
 def assert_obeys_the_contract(outcome, topic: str, received_at: datetime) -> None:
-    """A Rejection with a reason, or a Reading inside every range of DESIGN.md."""
+    """A Rejection with a reason, or a Reading inside every range of docs/contract.md ("Payload")."""
     if isinstance(outcome, Rejection):
         assert isinstance(outcome.reason, str) and outcome.reason.strip()
         return

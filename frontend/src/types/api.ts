@@ -1,78 +1,39 @@
-/** Shapes of the REST API's responses (see docs/dashboard.md and the API table). */
+/**
+ * Shapes of the REST API's responses, as the dashboard uses them.
+ *
+ * Everything here comes from api.generated.ts, which `make api-types` generates from the
+ * backend's OpenAPI schema (`make check-api-types` fails when the two differ): never
+ * edit that file, and add a name here rather than writing a shape by hand.
+ */
+import type { components } from './api.generated';
 
-export type DeviceStatus = 'ONLINE' | 'OFFLINE';
-export type AlertType = 'HIGH_TEMP' | 'OFFLINE' | 'ONLINE';
+type Schemas = components['schemas'];
+
+export type DeviceStatus = Schemas['DeviceStatusEnum'];
+export type AlertType = Schemas['AlertTypeEnum'];
+/** The windows the device page offers (any `^\d+[smhd]$` up to 30d is valid for the API). */
 export type SeriesWindow = '5m' | '1h' | '24h';
 
-export interface Health {
-  status: 'healthy' | 'degraded';
-  database: 'connected' | string;
-  mqtt: 'connected' | 'disconnected';
-  worker: 'running' | 'stopped';
-  timestamp: string;
-}
+export type Health = Schemas['Health'];
+export type LatestReading = Schemas['LatestReading'];
+export type Device = Schemas['Device'];
+export type DeviceWindowStats = Schemas['DeviceWindowStats'];
+export type WindowStats = Schemas['WindowStats'];
+export type SeriesPoint = Schemas['SeriesPoint'];
+export type Series = Schemas['Series'];
+export type PlatformConfig = Schemas['Config'];
 
-export interface LatestReading {
-  ts: string;
-  temperature: number | null;
-  humidity: number | null;
-}
+export type HighTempPayload = Schemas['HighTempPayload'];
+export type OfflinePayload = Schemas['OfflinePayload'];
+export type OnlinePayload = Schemas['OnlinePayload'];
 
-export interface Device {
-  device_id: string;
-  status: DeviceStatus;
-  last_seen: string | null;
-  name: string;
-  device_type: string;
-  location: string;
-  latest: LatestReading | null;
-}
-
-export interface DeviceWindowStats {
-  device_id: string;
-  avg_temperature: number | null;
-  avg_humidity: number | null;
-  data_points: number;
-}
-
-export interface WindowStats extends DeviceWindowStats {
-  window: string;
-}
-
-export interface SeriesPoint {
-  ts: string;
-  temperature: number | null;
-  humidity: number | null;
-  count: number;
-}
-
-export interface Series {
-  device_id: string;
-  window: string;
-  bucket_seconds: number;
-  points: SeriesPoint[];
-}
-
-export interface HighTempPayload {
-  temperature: number;
-  threshold: number;
-  ts?: string;
-}
-
-export interface OfflinePayload {
-  last_seen: string;
-}
-
-export interface OnlinePayload {
-  offline_since: string;
-}
+/** The schema gives the payload as one of three shapes; alert_type says which. */
+type AlertOf<T extends AlertType, P> = Omit<Schemas['Alert'], 'alert_type' | 'payload'> & {
+  alert_type: T;
+  payload: P;
+};
 
 export type Alert =
-  | { id: number; device_id: string; alert_type: 'HIGH_TEMP'; ts: string; payload: HighTempPayload }
-  | { id: number; device_id: string; alert_type: 'OFFLINE'; ts: string; payload: OfflinePayload }
-  | { id: number; device_id: string; alert_type: 'ONLINE'; ts: string; payload: OnlinePayload };
-
-export interface PlatformConfig {
-  high_temp_threshold: number;
-  offline_after_seconds: number;
-}
+  | AlertOf<'HIGH_TEMP', HighTempPayload>
+  | AlertOf<'OFFLINE', OfflinePayload>
+  | AlertOf<'ONLINE', OnlinePayload>;

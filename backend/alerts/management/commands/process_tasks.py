@@ -21,6 +21,7 @@ from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from alerts.schedule import alert_task_ensure_scheduled
+from common.outages import OutageLog
 from health.models import Heartbeat
 from health.services import heartbeat_beat
 
@@ -35,6 +36,12 @@ MIN_IDLE_SECONDS = 0.01
 
 class Command(process_tasks.Command):
     help = "Run scheduled background tasks (the alert evaluation, every second) until SIGTERM or SIGINT."
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.database_outage = OutageLog(
+            log, failed="the worker cannot use the database; it keeps retrying", recovered="the database is back"
+        )
 
     def handle(self, *args, duration, sleep, queue, log_std, dev, **options):
         if dev:
@@ -65,20 +72,24 @@ class Command(process_tasks.Command):
     def repair_schedule(self) -> bool:
         """Make sure the alert task is scheduled exactly once; True when something was repaired."""
         try:
-            return bool(alert_task_ensure_scheduled())
+            repaired = bool(alert_task_ensure_scheduled())
         except DatabaseError as error:
-            log.warning("could not check the alert task's schedule: %s", error)
+            self.database_outage.failure(error)
             connection.close()
             return False
+        self.database_outage.success()
+        return repaired
 
     def run_next_task(self) -> bool:
         """Run one due task through the library; True when there was one."""
         try:
-            return tasks.run_next_task(self.queue)
+            ran = tasks.run_next_task(self.queue)
         except DatabaseError as error:
-            log.warning("could not fetch the next task: %s", error)
+            self.database_outage.failure(error)
             connection.close()
             return False
+        self.database_outage.success()
+        return ran
 
     def idle_seconds(self, sleep: float) -> float:
         """Until the next task this worker knows is due, but never longer than --sleep."""
@@ -88,7 +99,8 @@ class Command(process_tasks.Command):
             if self.queue:
                 upcoming = upcoming.filter(queue=self.queue)
             next_run = upcoming.order_by("run_at").values_list("run_at", flat=True).first()
-        except DatabaseError:
+        except DatabaseError as error:
+            self.database_outage.failure(error)
             connection.close()
             return sleep
         if next_run is None:

@@ -49,6 +49,11 @@ describe('health in the header', () => {
     expect(within(screen.getByRole('list', { name: 'System health' })).getByText('database down')).toBeInTheDocument();
   });
 
+  it('reads an unhealthy status as a database that is down', async () => {
+    renderApp('/', createFakeApi({ health: sampleHealth({ status: 'unhealthy', database: 'disconnected' }) }));
+    expect(await within(screen.getByRole('list', { name: 'System health' })).findByText('database down')).toBeInTheDocument();
+  });
+
   it('warns when the ingest or the worker is down', async () => {
     renderApp('/', createFakeApi({ health: sampleHealth({ status: 'degraded', mqtt: 'disconnected', worker: 'stopped' }) }));
     expect(await screen.findByText(/^Degraded: the ingest is not connected to MQTT/)).toBeInTheDocument();

@@ -27,8 +27,19 @@ function apiItem(health: Health | undefined, error: unknown, isPending: boolean)
   }
   if (error) return { value: 'unreachable', tone: 'bad' as const, hint: 'The API does not answer.' };
   if (isPending || !health) return { value: 'checking', tone: 'unknown' as const, hint: 'Asking /api/health/.' };
-  if (health.status === 'healthy') return { value: 'healthy', tone: 'ok' as const, hint: 'API and database are up.' };
-  return { value: 'degraded', tone: 'warn' as const, hint: 'The API is up but the ingest or the worker is not.' };
+  switch (health.status) {
+    case 'healthy':
+      return { value: 'healthy', tone: 'ok' as const, hint: 'API and database are up.' };
+    case 'degraded':
+      return { value: 'degraded', tone: 'warn' as const, hint: 'The API is up but the ingest or the worker is not.' };
+    case 'unhealthy':
+      // The API sends it with its 503 (handled above); read it the same way wherever it comes from.
+      return { value: 'database down', tone: 'bad' as const, hint: 'The API answers but cannot reach its database.' };
+    default: {
+      const unknown: never = health.status;
+      return { value: String(unknown), tone: 'unknown' as const, hint: 'A status this dashboard does not know.' };
+    }
+  }
 }
 
 /** API, MQTT ingest and worker status for the header, from /api/health/. */

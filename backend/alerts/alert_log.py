@@ -1,20 +1,10 @@
-"""Rows every evaluation step writes: device alert state, and the log line of each alert."""
+"""The log lines of raised alerts, bounded per statement."""
 import logging
-
-from alerts.models import DeviceAlertState
 
 log = logging.getLogger("alerts")
 
 # One log line per alert, up to this many per statement; a mass event adds one summary line.
 LOGGED_PER_STATEMENT = 20
-
-
-def ensure_states(device_ids: list[str]) -> None:
-    """Create the state rows these devices lack, so that set-based updates can follow."""
-    have = set(DeviceAlertState.objects.filter(pk__in=device_ids).values_list("pk", flat=True))
-    missing = [DeviceAlertState(device_id=pk) for pk in device_ids if pk not in have]
-    if missing:
-        DeviceAlertState.objects.bulk_create(missing, ignore_conflicts=True)
 
 
 def log_alerts(alert_type: str, details: list[tuple[str, str]]) -> None:
