@@ -7,7 +7,7 @@ PY := $(abspath $(VENV))/bin/python
 MQTT_PORT ?= 1883
 
 .DEFAULT_GOAL := help
-.PHONY: help deps venv mosquitto run test test-backend test-faults migrate clean
+.PHONY: help deps venv mosquitto docker-compose run test test-backend test-faults migrate clean
 .PHONY: frontend-deps test-frontend test-browser frontend-build bench bench-quick
 
 help:
@@ -28,6 +28,10 @@ $(VENV)/.installed: backend/requirements.txt backend/requirements-dev.txt simula
 mosquitto:
 	@scripts/apt-install mosquitto mosquitto mosquitto-clients
 
+# Debian's docker-compose renders docker-compose.yml in the tests (config -q); no daemon needed.
+docker-compose:
+	@scripts/apt-install docker-compose docker-compose
+
 migrate: venv
 	cd backend && $(PY) manage.py migrate --noinput
 	cd backend && $(PY) manage.py collectstatic --noinput -v0
@@ -41,7 +45,7 @@ run: deps migrate frontend-build
 
 test: deps test-backend test-frontend test-browser
 
-test-backend:
+test-backend: docker-compose
 	$(PY) -m pytest
 
 # The fault-injection tests (docs/reliability.md) with the long durations: a 100-device

@@ -179,9 +179,11 @@ class ProductionBroker(LocalBroker):
     """broker/production.conf on free loopback ports, with password files holding the given accounts.
 
     `port` is the device listener (production's 1883), `ingest_port` the ingest's (1884).
+    Without accounts, the password files must already be in data_dir/passwd.
     """
 
-    def __init__(self, data_dir: Path, *, devices: dict[str, str], ingest: dict[str, str]):
+    def __init__(self, data_dir: Path, *, devices: dict[str, str] | None = None,
+                 ingest: dict[str, str] | None = None):
         super().__init__(data_dir)
         self.ingest_port = free_port()
         while self.ingest_port == self.port:
@@ -194,8 +196,9 @@ class ProductionBroker(LocalBroker):
         return [self.port, self.ingest_port]
 
     def render(self) -> str:
-        write_password_file(self.data_dir / "passwd" / "devices", self.devices)
-        write_password_file(self.data_dir / "passwd" / "ingest", self.ingest)
+        for name, accounts in (("devices", self.devices), ("ingest", self.ingest)):
+            if accounts is not None:
+                write_password_file(self.data_dir / "passwd" / name, accounts)
         return render_production_config(device_port=self.port, ingest_port=self.ingest_port, data_dir=self.data_dir)
 
 
