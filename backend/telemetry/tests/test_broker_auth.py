@@ -223,3 +223,14 @@ def test_anonymous_clients_and_wrong_passwords_are_refused_on_both_listeners(
     client = connect(username, password, port=broker.port if listener == "device" else broker.ingest_port)
     assert client.connack.is_failure
     assert client.connack == "Not authorized"
+
+
+def test_the_limits_of_mosquitto_conf_apply_to_the_production_broker(secured, connect):
+    broker, _ = secured
+    disconnected = threading.Event()
+    device = connect(DEVICE_X)
+    device.client.on_disconnect = lambda *args: disconnected.set()
+    # Over mosquitto.conf's max_packet_size (Mosquitto's own default has no bound).
+    device.client.publish(f"devices/{DEVICE_X}/telemetry", b"x" * (1024 * 1024), qos=1)
+    assert disconnected.wait(10), "the production broker accepted a packet over max_packet_size"
+    wait_until(lambda: "disconnected due to oversize packet" in broker.log_file.read_text())
