@@ -4,13 +4,15 @@ Mosquitto gives a session to whoever connects with its client id, so these tests
 try to take the ingest's session, read its backlog and publish as another device
 with a device's credentials, against the shipped configuration on free ports.
 """
+import signal
+import subprocess
 import threading
 import uuid
 
 import paho.mqtt.client as mqtt
 import pytest
 
-from devtools.broker import ProductionBroker
+from devtools.broker import ProductionBroker, mosquitto_binary
 from devtools.waiting import wait_until
 from telemetry.models import RejectedMessage, Telemetry
 
@@ -234,3 +236,20 @@ def test_the_limits_of_mosquitto_conf_apply_to_the_production_broker(secured, co
     device.client.publish(f"devices/{DEVICE_X}/telemetry", b"x" * (1024 * 1024), qos=1)
     assert disconnected.wait(10), "the production broker accepted a packet over max_packet_size"
     wait_until(lambda: "disconnected due to oversize packet" in broker.log_file.read_text())
+
+
+def test_a_device_added_with_mosquitto_passwd_can_connect_once_the_broker_got_sighup(tmp_path):
+    with ProductionBroker(tmp_path / "broker", devices={DEVICE_Y: "y"}, ingest={INGEST_USER: "i"}) as broker:
+        subprocess.run([mosquitto_binary("mosquitto_passwd"), "-b", str(tmp_path / "broker" / "passwd" / "devices"),
+                        DEVICE_X, "new password"], check=True)
+        broker.process.send_signal(signal.SIGHUP)
+
+        def accepted() -> bool:
+            client = Client(broker.port, DEVICE_X, "new password")
+            client.close()
+            return client.connack == "Success"
+
+        wait_until(accepted)
+        other = Client(broker.port, DEVICE_Y, "y")
+        other.close()
+        assert other.connack == "Success"  # the accounts already there are kept
