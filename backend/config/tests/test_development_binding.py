@@ -47,4 +47,7 @@ def test_the_development_broker_listens_on_loopback_only(tmp_path):
         assert wait_until(listening) == {"127.0.0.1"}
         assert broker.terminate(sig=signal.SIGTERM) == 0
     finally:
-        broker.kill()
+        if broker.running:  # a check failed: SIGKILL would orphan mosquitto, so stop it first
+            for child in psutil.Process(broker.process.pid).children():
+                child.kill()
+            broker.kill()
