@@ -7,7 +7,7 @@ PY := $(abspath $(VENV))/bin/python
 MQTT_PORT ?= 1883
 
 .DEFAULT_GOAL := help
-.PHONY: help deps venv mosquitto postgres run test test-backend test-faults test-postgres migrate clean
+.PHONY: help deps venv mosquitto docker-compose postgres run test test-backend test-faults test-postgres migrate clean
 .PHONY: frontend-deps test-frontend test-browser frontend-build bench bench-quick api-types check-api-types
 
 help:
@@ -32,6 +32,10 @@ mosquitto:
 postgres:
 	@scripts/apt-install pg_createcluster postgresql
 
+# Debian's docker-compose renders docker-compose.yml in the tests (config -q); no daemon needed.
+docker-compose:
+	@scripts/apt-install docker-compose docker-compose
+
 migrate: venv
 	cd backend && $(PY) manage.py migrate --noinput
 	cd backend && $(PY) manage.py collectstatic --noinput -v0
@@ -45,12 +49,12 @@ run: deps migrate frontend-build
 
 test: deps test-backend test-frontend check-api-types test-browser
 
-test-backend:
+test-backend: docker-compose
 	$(PY) -m pytest
 
 # The backend suite again on PostgreSQL: the server named by DATABASE_URL, or a private
 # cluster on a free port that scripts/with-postgres creates and drops.
-test-postgres: deps postgres
+test-postgres: deps postgres docker-compose
 	scripts/with-postgres $(PY) -m pytest
 
 # The fault-injection tests (docs/reliability.md) with the long durations: a 100-device

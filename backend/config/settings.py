@@ -192,6 +192,10 @@ MQTT_USERNAME = env_str("MQTT_USERNAME", "")
 MQTT_PASSWORD = env_str("MQTT_PASSWORD", "")
 MQTT_TOPIC = env_str("MQTT_TOPIC", "devices/+/telemetry")
 MQTT_CLIENT_ID = env_str("MQTT_CLIENT_ID", "telemetry-ingest")
+# `ingest --shared-group` members: client id MQTT_CLIENT_ID-<slot>, each claiming the
+# lowest free slot through lock files here, or MQTT_CLIENT_ID-<INGEST_MEMBER_ID> if set.
+INGEST_MEMBER_ID = env_str("INGEST_MEMBER_ID", "")
+INGEST_RUNTIME_DIR = Path(env_str("INGEST_RUNTIME_DIR", str(REPO_DIR / ".data" / "ingest")))
 
 # --- Rejected messages (telemetry.rejections; see docs/reliability.md) ------------------
 # Every rejection is counted; only a sample is stored: per hour, at most

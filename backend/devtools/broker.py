@@ -1,7 +1,10 @@
-"""A private Mosquitto running the project's mosquitto.conf on a chosen port.
+"""A private Mosquitto running the project's broker configuration on chosen ports.
 
-Used by the tests, the benchmarks and `make run`, so all three run the broker
-with the limits the project ships, not a stock broker's.
+Used by the tests, the benchmarks and `make run`, so all of them run the broker
+with the limits the project ships, not a stock broker's. LocalBroker adds a
+development listener (anonymous, loopback) to mosquitto.conf's limits;
+ProductionBroker runs broker/production.conf, the configuration docker compose
+ships, with its listeners moved to free loopback ports and its files to a folder.
 """
 import argparse
 import os
@@ -15,16 +18,24 @@ from pathlib import Path
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 PROJECT_CONFIG = REPO_DIR / "mosquitto.conf"
+PRODUCTION_CONFIG = REPO_DIR / "broker" / "production.conf"
+# The ports production.conf listens on, and the folders docker compose mounts.
+PRODUCTION_DEVICE_PORT = 1883
+PRODUCTION_INGEST_PORT = 1884
+CONTAINER_LIMITS_DIR = "/mosquitto/limits"
+CONTAINER_CONFIG_DIR = "/mosquitto/config/"
+CONTAINER_PASSWD_DIR = "/mosquitto/passwd/"
 _OVERRIDDEN = ("listener", "persistence_location", "log_dest")
 
 
-def mosquitto_binary() -> str:
-    """The mosquitto executable, or a clear error saying how to install it."""
-    found = shutil.which("mosquitto") or next(
-        (path for path in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.path.exists(path)), None
+def mosquitto_binary(name: str = "mosquitto") -> str:
+    """A Mosquitto executable (`mosquitto`, `mosquitto_passwd`), or a clear error saying how to install it."""
+    found = shutil.which(name) or next(
+        (path for path in (f"/usr/sbin/{name}", f"/usr/bin/{name}", f"/usr/local/sbin/{name}") if os.path.exists(path)),
+        None,
     )
     if found is None:
-        raise RuntimeError("mosquitto is not installed: run `make deps` or `apt-get install mosquitto`")
+        raise RuntimeError(f"{name} is not installed: run `make deps` or `apt-get install mosquitto`")
     return found
 
 
@@ -40,8 +51,8 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def render_config(*, port: int, data_dir: Path, bind: str = "127.0.0.1", extra: str = "") -> str:
-    """The project's config with its own listener, persistence folder and log file."""
+def render_limits(*, data_dir: Path) -> str:
+    """mosquitto.conf's limits with a persistence folder and log file in `data_dir`."""
     kept = [
         line
         for line in PROJECT_CONFIG.read_text().splitlines()
@@ -49,13 +60,60 @@ def render_config(*, port: int, data_dir: Path, bind: str = "127.0.0.1", extra: 
     ]
     lines = [
         *kept,
-        f"listener {port} {bind}".rstrip(),
         f"persistence_location {data_dir}/",
         f"log_dest file {data_dir}/mosquitto.log",
     ]
     if os.geteuid() == 0:
         lines.append("user root")  # as root Mosquitto would switch to a user that cannot write data_dir
-    return "\n".join(lines) + "\n" + extra
+    return "\n".join(lines) + "\n"
+
+
+def render_config(*, port: int, data_dir: Path, bind: str = "127.0.0.1", extra: str = "") -> str:
+    """The development broker: the limits plus one anonymous listener."""
+    # With a listener configured, Mosquitto 2.0 refuses anonymous clients unless told otherwise.
+    listener = f"listener {port} {bind}".rstrip() + "\nallow_anonymous true\n"
+    return render_limits(data_dir=data_dir) + listener + extra
+
+
+def render_production_config(*, device_port: int, ingest_port: int, data_dir: Path, bind: str = "127.0.0.1") -> str:
+    """broker/production.conf as written, its listeners on the given ports and its folders under `data_dir`.
+
+    The limits it includes are rendered into data_dir/limits, the password files are
+    expected in data_dir/passwd, and the ACL files are the repository's own.
+    """
+    ports = {str(PRODUCTION_DEVICE_PORT): device_port, str(PRODUCTION_INGEST_PORT): ingest_port}
+    folders = {
+        CONTAINER_LIMITS_DIR: str(data_dir / "limits"),
+        CONTAINER_CONFIG_DIR: f"{PRODUCTION_CONFIG.parent}/",
+        CONTAINER_PASSWD_DIR: f"{data_dir / 'passwd'}/",
+    }
+    lines, moved, unmapped = [], set(), []
+    for line in PRODUCTION_CONFIG.read_text().splitlines():
+        words = line.split()
+        if words[:1] == ["listener"]:
+            if len(words) != 2 or words[1] not in ports:
+                raise ValueError(f"production.conf: unexpected listener line {line!r}")
+            moved.add(words[1])
+            line = f"listener {ports[words[1]]} {bind}"
+        elif words and not words[0].startswith("#"):
+            unmapped += [word for word in words if word.startswith("/") and not word.startswith(tuple(folders))]
+            for container_path, local_path in folders.items():
+                line = line.replace(container_path, local_path)
+        lines.append(line)
+    if moved != set(ports) or unmapped:
+        raise ValueError(f"production.conf: listeners {sorted(moved)} moved, paths left unmapped: {unmapped}")
+    (data_dir / "limits").mkdir(parents=True, exist_ok=True)
+    (data_dir / "limits" / "mosquitto.conf").write_text(render_limits(data_dir=data_dir))
+    return "\n".join(lines) + "\n"
+
+
+def write_password_file(path: Path, accounts: dict[str, str]) -> None:
+    """A Mosquitto password file holding exactly `accounts` (user name to password)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    for user, password in accounts.items():
+        create = [] if path.exists() else ["-c"]
+        subprocess.run([mosquitto_binary("mosquitto_passwd"), *create, "-b", str(path), user, password], check=True)
 
 
 class LocalBroker:
@@ -72,19 +130,30 @@ class LocalBroker:
     def log_file(self) -> Path:
         return self.data_dir / "mosquitto.log"
 
+    @property
+    def ports(self) -> list[int]:
+        """Every port this broker listens on."""
+        return [self.port]
+
+    def render(self) -> str:
+        """The configuration file's text."""
+        return render_config(port=self.port, data_dir=self.data_dir, bind=self.bind, extra=self.extra)
+
     def start(self, timeout: float = 10.0) -> "LocalBroker":
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "mosquitto.conf"
-        config.write_text(render_config(port=self.port, data_dir=self.data_dir, bind=self.bind, extra=self.extra))
+        config.write_text(self.render())
         with open(self.data_dir / "stderr.log", "ab") as stderr:
             self.process = subprocess.Popen(
                 [mosquitto_binary(), "-c", str(config)], stdout=subprocess.DEVNULL, stderr=stderr
             )
         deadline = time.monotonic() + timeout
-        while not port_in_use(self.port):
+        reachable_at = self.bind if self.bind not in ("", "0.0.0.0") else "127.0.0.1"
+        while not all(port_in_use(port, reachable_at) for port in self.ports):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 log = self.log_file.read_text() if self.log_file.exists() else ""
-                raise RuntimeError(f"mosquitto did not start on port {self.port}:\n{log}")
+                stderr = (self.data_dir / "stderr.log").read_text()
+                raise RuntimeError(f"mosquitto did not start on ports {self.ports}:\n{log}{stderr}")
             time.sleep(0.05)
         return self
 
@@ -106,11 +175,39 @@ class LocalBroker:
         self.stop()
 
 
+class ProductionBroker(LocalBroker):
+    """broker/production.conf on free loopback ports, with password files holding the given accounts.
+
+    `port` is the device listener (production's 1883), `ingest_port` the ingest's (1884).
+    Without accounts, the password files must already be in data_dir/passwd.
+    """
+
+    def __init__(self, data_dir: Path, *, devices: dict[str, str] | None = None,
+                 ingest: dict[str, str] | None = None):
+        super().__init__(data_dir)
+        self.ingest_port = free_port()
+        while self.ingest_port == self.port:
+            self.ingest_port = free_port()
+        self.devices = devices
+        self.ingest = ingest
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.port, self.ingest_port]
+
+    def render(self) -> str:
+        for name, accounts in (("devices", self.devices), ("ingest", self.ingest)):
+            if accounts is not None:
+                write_password_file(self.data_dir / "passwd" / name, accounts)
+        return render_production_config(device_port=self.port, ingest_port=self.ingest_port, data_dir=self.data_dir)
+
+
 def main() -> None:
     """Run the project's broker in the foreground (for `make run`)."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--port", type=int, default=1883)
-    parser.add_argument("--bind", default="0.0.0.0")
+    # Loopback: `make run` is for this machine (DEBUG pages show the settings to anyone who can connect).
+    parser.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--data-dir", type=Path, default=REPO_DIR / ".data" / "mosquitto")
     args = parser.parse_args()
     if port_in_use(args.port):
@@ -122,7 +219,7 @@ def main() -> None:
         signal.sigwait({signal.SIGINT, signal.SIGTERM})
         return
     broker = LocalBroker(args.data_dir, args.port, bind=args.bind).start()
-    print(f"mosquitto listening on port {args.port} with ./mosquitto.conf (log: {broker.log_file})", flush=True)
+    print(f"mosquitto listening on {args.bind}:{args.port} with ./mosquitto.conf (log: {broker.log_file})", flush=True)
     # The handlers only pass the signal on: the main thread is already waiting for
     # mosquitto, and a second wait from inside a handler would block on the first.
     for signum in (signal.SIGINT, signal.SIGTERM):

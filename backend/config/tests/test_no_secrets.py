@@ -16,7 +16,7 @@ SECRET_PATTERNS = {
     "mosquitto password hash": re.compile(r"^[^\s:#]+:\$[67]\$", re.MULTILINE),
     "DRF token header": re.compile(r"Authorization: Token [0-9a-f]{40}\b"),
     "Django secret key": re.compile(r"SECRET_KEY\s*=\s*['\"](?!dev-insecure-secret-key-change-me['\"])[^'\"]{20,}['\"]"),
-    "secret in an env file": re.compile(r"^(DJANGO_SECRET_KEY|MQTT_PASSWORD|POSTGRES_PASSWORD)=\S", re.MULTILINE),
+    "secret in an env file": re.compile(r"^(DJANGO_SECRET_KEY|MQTT_PASSWORD|SIMULATOR_MQTT_PASSWORD|POSTGRES_PASSWORD)=\S", re.MULTILINE),
     "password in a URL": re.compile(r"[a-z]+://[^\s/:@]+:(?!pw@|telemetry@|\{|\$)[^\s/@]+@"),
 }
 
@@ -41,7 +41,7 @@ def test_no_tracked_file_holds_a_credential():
 
 def test_env_example_leaves_every_secret_empty():
     env_example = (REPO_DIR / ".env.example").read_text()
-    for name in ("DJANGO_SECRET_KEY", "MQTT_PASSWORD"):
+    for name in ("DJANGO_SECRET_KEY", "MQTT_PASSWORD", "SIMULATOR_MQTT_PASSWORD", "POSTGRES_PASSWORD"):
         assert re.search(rf"^{name}=$", env_example, re.MULTILINE), name
 
 

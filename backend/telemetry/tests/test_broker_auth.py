@@ -1,5 +1,10 @@
-"""The broker recipe in mosquitto.conf's comments, run as written: passwords, and an ACL per device."""
-import re
+"""The production broker (broker/production.conf, what docker compose runs): who may connect, read and publish.
+
+Mosquitto gives a session to whoever connects with its client id, so these tests
+try to take the ingest's session, read its backlog and publish as another device
+with a device's credentials, against the shipped configuration on free ports.
+"""
+import signal
 import subprocess
 import threading
 import uuid
@@ -7,7 +12,7 @@ import uuid
 import paho.mqtt.client as mqtt
 import pytest
 
-from devtools.broker import PROJECT_CONFIG, LocalBroker
+from devtools.broker import ProductionBroker, mosquitto_binary
 from devtools.waiting import wait_until
 from telemetry.models import RejectedMessage, Telemetry
 
@@ -19,58 +24,55 @@ DEVICE_X = "device-001"
 DEVICE_Y = "device-002"
 
 
-def recipe() -> dict:
-    """The recipe's broker directives, password-file users and ACL lines, as mosquitto.conf states them."""
-    lines = PROJECT_CONFIG.read_text().splitlines()
-    shown = [line[len("#   "):] for line in lines if line.startswith("#   ")]
-    return {
-        "directives": [line for line in shown if line.split()[0] in ("allow_anonymous", "password_file", "acl_file")],
-        "users": [line.split()[-1] for line in shown if line.startswith("mosquitto_passwd")],
-        "acl": [line for line in shown if line.split()[0] in ("user", "topic", "pattern")],
-    }
-
-
-def set_password(password_file, user: str, password: str) -> None:
-    create = [] if password_file.exists() else ["-c"]
-    subprocess.run(["mosquitto_passwd", *create, "-b", str(password_file), user, password], check=True)
-
-
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory):
-    """A broker running the project's config plus the recipe, and the password of every user."""
-    folder = tmp_path_factory.mktemp("secured-broker")
-    steps = recipe()
-    assert steps["directives"] and steps["acl"] and INGEST_USER in steps["users"] and DEVICE_X in steps["users"]
-    passwords = {user: uuid.uuid4().hex for user in [*steps["users"], DEVICE_Y]}
-    for user, password in passwords.items():
-        set_password(folder / "passwd", user, password)
-    (folder / "acl").write_text("\n".join(steps["acl"]) + "\n")
-    directives = "\n".join(steps["directives"]).replace("/etc/mosquitto/", f"{folder}/")
-    with LocalBroker(folder / "data", extra=directives + "\n") as broker:
+    """The production broker with two device accounts and the ingest's, and every password."""
+    passwords = {user: uuid.uuid4().hex for user in (INGEST_USER, DEVICE_X, DEVICE_Y)}
+    broker = ProductionBroker(
+        tmp_path_factory.mktemp("production-broker"),
+        devices={DEVICE_X: passwords[DEVICE_X], DEVICE_Y: passwords[DEVICE_Y]},
+        ingest={INGEST_USER: passwords[INGEST_USER]},
+    )
+    with broker:
         yield broker, passwords
 
 
 class Client:
     """An MQTT client with optional credentials that records how the broker answered."""
 
-    def __init__(self, broker: LocalBroker, username: str | None = None, password: str | None = None):
+    def __init__(self, port: int, username: str | None = None, password: str | None = None, *,
+                 client_id: str | None = None, clean_session: bool = True):
         self.connack = None
         self.answered = threading.Event()
+        self.subscribed = threading.Event()
+        self.granted = None
         self.received: list[tuple[str, bytes]] = []
         self.client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
-                                  client_id=f"{username or 'anonymous'}-{uuid.uuid4().hex[:6]}")
+                                  client_id=client_id or f"{username or 'anonymous'}-{uuid.uuid4().hex[:6]}",
+                                  clean_session=clean_session)
         if username:
             self.client.username_pw_set(username, password)
         self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_message = lambda client, userdata, message: self.received.append(
             (message.topic, message.payload))
-        self.client.connect("127.0.0.1", broker.port)
+        self.client.connect("127.0.0.1", port)
         self.client.loop_start()
         assert self.answered.wait(10), "the broker never answered the CONNECT"
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         self.connack = reason_code
         self.answered.set()
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
+        self.granted = reason_codes
+        self.subscribed.set()
+
+    def subscribe(self, topic: str) -> list:
+        """Subscribe at QoS 1; the broker's answer (a granted QoS or a failure per topic)."""
+        self.client.subscribe(topic, qos=1)
+        assert self.subscribed.wait(10), "the broker never answered the SUBSCRIBE"
+        return self.granted
 
     def publish(self, topic: str, payload: str) -> bool:
         """Publish at QoS 1; whether the broker acknowledged it."""
@@ -85,13 +87,15 @@ class Client:
 
 @pytest.fixture
 def connect(secured):
+    """Connect to the device listener (or `port`) as a user; the password is the user's unless given."""
     broker, passwords = secured
     clients: list[Client] = []
 
-    def make(username: str | None = None, password: str | None = None) -> Client:
+    def make(username: str | None = None, password: str | None = None, *, port: int | None = None,
+             **options) -> Client:
         if username and password is None:
             password = passwords[username]
-        clients.append(Client(broker, username, password))
+        clients.append(Client(port or broker.port, username, password, **options))
         return clients[-1]
 
     yield make
@@ -100,26 +104,35 @@ def connect(secured):
 
 
 @pytest.fixture
-def ingest_with_credentials(secured, platform_env, start_ingest):
+def ingest_env(secured, platform_env):
+    """The ingest's environment: its own listener, its account, a client id of this test."""
     broker, passwords = secured
-    env = platform_env(broker, MQTT_USERNAME=INGEST_USER, MQTT_PASSWORD=passwords[INGEST_USER])
-    return start_ingest(broker, env=env)
+    return platform_env(broker, MQTT_PORT=broker.ingest_port, MQTT_USERNAME=INGEST_USER,
+                        MQTT_PASSWORD=passwords[INGEST_USER])
+
+
+@pytest.fixture
+def ingest(secured, ingest_env, start_ingest):
+    broker, _ = secured
+    return start_ingest(broker, env=ingest_env)
 
 
 def reading(device_id: str, ts: int) -> str:
     return f'{{"deviceId": "{device_id}", "ts": {ts}, "temperature": 21.5}}'
 
 
-def test_a_device_publishes_to_its_own_topic_and_the_ingest_with_its_credentials_stores_it(
-    ingest_with_credentials, connect
-):
+def stored(device_id: str) -> set[int]:
+    return {round(ts.timestamp() * 1000) for ts in Telemetry.objects.filter(device_id=device_id).values_list("ts", flat=True)}
+
+
+def test_a_device_publishes_to_its_own_topic_and_the_ingest_with_its_credentials_stores_it(ingest, connect):
     device = connect(DEVICE_X)
     assert device.connack == "Success"
     device.publish(f"devices/{DEVICE_X}/telemetry", reading(DEVICE_X, TS))
     wait_until(lambda: Telemetry.objects.filter(device_id=DEVICE_X, temperature=21.5).exists())
 
 
-def test_a_device_cannot_publish_as_another_device(ingest_with_credentials, connect):
+def test_a_device_cannot_publish_as_another_device(ingest, connect):
     device = connect(DEVICE_X)
     # MQTT 3.1.1 cannot refuse one publish: the broker acknowledges it and drops it.
     assert device.publish(f"devices/{DEVICE_Y}/telemetry", reading(DEVICE_Y, TS))
@@ -132,39 +145,111 @@ def test_a_device_cannot_publish_as_another_device(ingest_with_credentials, conn
     assert not RejectedMessage.objects.filter(topic=f"devices/{DEVICE_Y}/telemetry").exists()
 
 
-def test_a_device_cannot_read_other_devices_telemetry(ingest_with_credentials, connect):
+@pytest.mark.parametrize("topic", ["devices/+/telemetry", "$share/ingest/devices/+/telemetry", "#"])
+def test_a_device_cannot_read_other_devices_telemetry(ingest, connect, topic):
     eavesdropper = connect(DEVICE_Y)
-    eavesdropper.client.subscribe("devices/+/telemetry", qos=1)
+    granted = eavesdropper.subscribe(topic)
     device = connect(DEVICE_X)
     device.publish(f"devices/{DEVICE_X}/telemetry", reading(DEVICE_X, TS + 2))
 
+    # The ingest got the reading, so the broker had routed it to every subscriber.
     wait_until(lambda: Telemetry.objects.filter(device_id=DEVICE_X).exists())
-    assert eavesdropper.received == []
+    assert eavesdropper.received == [], f"subscription answered {granted}"
 
 
-def test_an_ingest_sharing_the_stream_with_shared_group_is_allowed_by_the_same_acl(
-    secured, platform_env, start_ingest, connect
+def test_a_device_presenting_the_ingests_client_id_does_not_take_its_session(
+    secured, ingest, ingest_env, connect
 ):
-    broker, passwords = secured
-    env = platform_env(broker, MQTT_USERNAME=INGEST_USER, MQTT_PASSWORD=passwords[INGEST_USER])
-    start_ingest(broker, "--shared-group", "ingest", env=env)
-    connect(DEVICE_X).publish(f"devices/{DEVICE_X}/telemetry", reading(DEVICE_X, TS + 3))
-    wait_until(lambda: Telemetry.objects.filter(device_id=DEVICE_X).exists())
+    broker, _ = secured
+    impostor = connect(DEVICE_X, client_id=ingest_env["MQTT_CLIENT_ID"])
+    assert impostor.connack == "Success"  # as itself: its client id is its user name
+    impostor.publish(f"devices/{DEVICE_X}/telemetry", reading(DEVICE_X, TS + 3))
+
+    # The ingest was never disconnected and stores what arrives after the impostor came.
+    wait_until(lambda: TS + 3 in stored(DEVICE_X))
+    assert "disconnected" not in ingest.output()
+    log = broker.log_file.read_text()
+    assert f"as {DEVICE_X} " in log
+    assert f"Client {ingest_env['MQTT_CLIENT_ID']} already connected" not in log
 
 
+def test_a_device_presenting_the_ingests_client_id_can_neither_discard_nor_read_its_backlog(
+    secured, ingest, ingest_env, start_ingest, connect
+):
+    broker, _ = secured
+    assert ingest.terminate() == 0
+    device = connect(DEVICE_X)
+    backlog = {TS + 100 + n for n in range(20)}
+    for ts in sorted(backlog):
+        assert device.publish(f"devices/{DEVICE_X}/telemetry", reading(DEVICE_X, ts))
+    device.close()
+
+    # A clean session under the ingest's id would discard its queue; a resumed one would read it.
+    connect(DEVICE_X, client_id=ingest_env["MQTT_CLIENT_ID"], clean_session=True).close()
+    reader = connect(DEVICE_X, client_id=ingest_env["MQTT_CLIENT_ID"], clean_session=False)
+    reader.subscribe("devices/+/telemetry")
+
+    restarted = start_ingest(broker, env=ingest_env)
+    assert "session resumed" in restarted.output()
+    wait_until(lambda: backlog <= stored(DEVICE_X))
+    assert reader.received == []
+
+
+def test_device_credentials_cannot_log_in_on_the_ingests_listener(secured, connect):
+    broker, _ = secured
+    client = connect(DEVICE_X, port=broker.ingest_port, client_id=f"{INGEST_USER}-0")
+    assert client.connack == "Not authorized"
+
+
+def test_the_ingests_credentials_are_no_device_account(connect):
+    assert connect(INGEST_USER).connack == "Not authorized"
+
+
+def test_an_ingest_sharing_the_stream_with_shared_group_is_allowed_by_the_ingests_acl(
+    secured, ingest_env, start_ingest, connect
+):
+    broker, _ = secured
+    start_ingest(broker, "--shared-group", "ingest", env=ingest_env)
+    connect(DEVICE_X).publish(f"devices/{DEVICE_X}/telemetry", reading(DEVICE_X, TS + 4))
+    wait_until(lambda: TS + 4 in stored(DEVICE_X))
+
+
+@pytest.mark.parametrize("listener", ["device", "ingest"])
 @pytest.mark.parametrize(
-    ("username", "password"), [(None, None), (DEVICE_X, "wrong password"), ("stranger", "guess")]
+    ("username", "password"), [(None, None), (DEVICE_X, "wrong password"), (INGEST_USER, "wrong"), ("stranger", "guess")]
 )
-def test_anonymous_clients_and_wrong_passwords_are_refused(connect, username, password):
-    client = connect(username, password)
+def test_anonymous_clients_and_wrong_passwords_are_refused_on_both_listeners(
+    secured, connect, listener, username, password
+):
+    broker, _ = secured
+    client = connect(username, password, port=broker.port if listener == "device" else broker.ingest_port)
     assert client.connack.is_failure
     assert client.connack == "Not authorized"
 
 
-def test_the_recipe_is_complete_as_written():
-    steps = recipe()
-    assert steps["directives"] == [
-        "allow_anonymous false", "password_file /etc/mosquitto/passwd", "acl_file /etc/mosquitto/acl"
-    ]
-    assert steps["acl"] == [f"user {INGEST_USER}", "topic read devices/+/telemetry", "pattern write devices/%u/telemetry"]
-    assert re.search(r"MQTT_USERNAME=telemetry-ingest", PROJECT_CONFIG.read_text())
+def test_the_limits_of_mosquitto_conf_apply_to_the_production_broker(secured, connect):
+    broker, _ = secured
+    disconnected = threading.Event()
+    device = connect(DEVICE_X)
+    device.client.on_disconnect = lambda *args: disconnected.set()
+    # Over mosquitto.conf's max_packet_size (Mosquitto's own default has no bound).
+    device.client.publish(f"devices/{DEVICE_X}/telemetry", b"x" * (1024 * 1024), qos=1)
+    assert disconnected.wait(10), "the production broker accepted a packet over max_packet_size"
+    wait_until(lambda: "disconnected due to oversize packet" in broker.log_file.read_text())
+
+
+def test_a_device_added_with_mosquitto_passwd_can_connect_once_the_broker_got_sighup(tmp_path):
+    with ProductionBroker(tmp_path / "broker", devices={DEVICE_Y: "y"}, ingest={INGEST_USER: "i"}) as broker:
+        subprocess.run([mosquitto_binary("mosquitto_passwd"), "-b", str(tmp_path / "broker" / "passwd" / "devices"),
+                        DEVICE_X, "new password"], check=True)
+        broker.process.send_signal(signal.SIGHUP)
+
+        def accepted() -> bool:
+            client = Client(broker.port, DEVICE_X, "new password")
+            client.close()
+            return client.connack == "Success"
+
+        wait_until(accepted)
+        other = Client(broker.port, DEVICE_Y, "y")
+        other.close()
+        assert other.connack == "Success"  # the accounts already there are kept

@@ -1,4 +1,5 @@
 """`manage.py ingest`: subscribe to the devices' telemetry and store it."""
+import logging
 import signal
 import threading
 
@@ -8,7 +9,10 @@ from django.core.management.base import BaseCommand, CommandError
 from common.longrunning import stop_query_logging
 from telemetry.ingest.receiver import MqttReceiver, MqttSettings
 from telemetry.ingest.runner import DEFAULT_BATCH_SIZE, DEFAULT_FLUSH_MS, BatchPolicy, IngestRunner
+from telemetry.membership import Membership, MembershipError, claim_member_id
 from telemetry.payload import DEVICE_ID_PATTERN
+
+log = logging.getLogger("telemetry.ingest")
 
 
 class Command(BaseCommand):
@@ -26,6 +30,8 @@ class Command(BaseCommand):
         if shared_group and not DEVICE_ID_PATTERN.fullmatch(shared_group):
             raise CommandError("--shared-group must be letters, digits, '.', '_' or '-'")
         stop_query_logging()
+        # Held until the process exits, after its disconnect: the lock keeps the client id this member's.
+        membership = self._claim_client_id(shared_group)
         topic = f"$share/{shared_group}/{settings.MQTT_TOPIC}" if shared_group else settings.MQTT_TOPIC
         receiver = MqttReceiver(
             MqttSettings(
@@ -33,7 +39,7 @@ class Command(BaseCommand):
                 port=settings.MQTT_PORT,
                 username=settings.MQTT_USERNAME,
                 password=settings.MQTT_PASSWORD,
-                client_id=settings.MQTT_CLIENT_ID,
+                client_id=membership.client_id if membership else settings.MQTT_CLIENT_ID,
                 topic=topic,
             )
         )
@@ -46,3 +52,17 @@ class Command(BaseCommand):
             stop=stop,
             summary_seconds=summary_seconds,
         ).run()
+
+    @staticmethod
+    def _claim_client_id(shared_group: str) -> Membership | None:
+        """A member of a shared group gets a client id of its own; a lone ingest uses MQTT_CLIENT_ID as is."""
+        if not shared_group:
+            if settings.INGEST_MEMBER_ID:
+                log.warning("INGEST_MEMBER_ID is ignored without --shared-group: client id %r", settings.MQTT_CLIENT_ID)
+            return None
+        try:
+            membership = claim_member_id(settings.MQTT_CLIENT_ID, settings.INGEST_RUNTIME_DIR, settings.INGEST_MEMBER_ID)
+        except (MembershipError, OSError) as error:
+            raise CommandError(f"cannot claim a client id for --shared-group: {error}") from error
+        log.info("member of shared group %r with client id %r", shared_group, membership.client_id)
+        return membership
