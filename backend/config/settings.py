@@ -1,6 +1,7 @@
 """Settings of the telemetry platform, all taken from the environment (see README)."""
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -227,3 +228,32 @@ BACKGROUND_TASK_RUN_ASYNC = False
 # The library logs two lines per task run at INFO, i.e. two a second; alerts log their own.
 LOGGING["loggers"]["background_task"] = {"level": "WARNING"}
 # --- end of the alert worker section ---------------------------------------------------
+
+# --- Admin login (docs/security.md, "The admin login") --------------------------------
+# createsuperuser and the admin's password forms refuse weak passwords.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# django-axes counts failed logins in the database (shared by every web worker) and
+# refuses a locked-out login before the password is checked. It locks out a username
+# from one client address only, so nobody can lock the real admin out from everywhere.
+INSTALLED_APPS += ["axes"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Last, as Axes asks: it turns a refused login into its 429 answer.
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ADMIN_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The client address as the API's throttles see it (API_NUM_PROXIES), never a raw X-Forwarded-For.
+AXES_CLIENT_IP_CALLABLE = "config.admin_login.client_address"
+AXES_RESET_ON_SUCCESS = True
+# Failures and lockouts are warnings; the start banner and bookkeeping lines are not
+# wanted in every process's log.
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}
+# --- end of the admin login section ---------------------------------------------------
