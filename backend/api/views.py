@@ -71,7 +71,7 @@ class DeviceListView(APIView):
         tags=["devices"],
         summary="Every device with its newest reading",
         parameters=[params.DeviceListParams],
-        responses={200: serializers.DeviceSerializer(many=True), **error_responses(400)},
+        responses={200: serializers.DeviceSerializer(many=True), **error_responses(400, 503)},
     )
     def get(self, request):
         query = _validated(params.DeviceListParams, request)
@@ -87,7 +87,7 @@ class DeviceDetailView(APIView):
             OpenApiParameter("device_id", str, OpenApiParameter.PATH, description="The device's id.",
                              examples=[OpenApiExample("a device", value="device-001")]),
         ],
-        responses={200: serializers.DeviceSerializer, **error_responses(404)},
+        responses={200: serializers.DeviceSerializer, **error_responses(404, 503)},
     )
     def get(self, request, device_id: str):
         device = device_get(device_id=device_id)
@@ -101,7 +101,7 @@ class TelemetryListView(APIView):
         tags=["telemetry"],
         summary="A device's readings, newest first",
         parameters=[params.TelemetryParams],
-        responses={200: serializers.TelemetrySerializer(many=True), **error_responses(400, 404)},
+        responses={200: serializers.TelemetrySerializer(many=True), **error_responses(400, 404, 503)},
     )
     def get(self, request):
         query = _validated(params.TelemetryParams, request)
@@ -117,7 +117,7 @@ class WindowStatsView(APIView):
         tags=["stats"],
         summary="A device's averages over a window",
         parameters=[params.StatsParams],
-        responses={200: serializers.WindowStatsSerializer, **error_responses(400, 404)},
+        responses={200: serializers.WindowStatsSerializer, **error_responses(400, 404, 503)},
     )
     def get(self, request):
         query = _validated(params.StatsParams, request)
@@ -134,7 +134,7 @@ class SeriesView(APIView):
         tags=["telemetry"],
         summary="A device's readings over a window, averaged into chart-sized buckets",
         parameters=[params.SeriesParams],
-        responses={200: serializers.SeriesSerializer, **error_responses(400, 404)},
+        responses={200: serializers.SeriesSerializer, **error_responses(400, 404, 503)},
     )
     def get(self, request):
         query = _validated(params.SeriesParams, request)
@@ -151,7 +151,7 @@ class FleetStatsView(APIView):
         tags=["stats"],
         summary="Every device's averages over a window",
         parameters=[params.FleetStatsParams],
-        responses={200: serializers.DeviceWindowStatsSerializer(many=True), **error_responses(400)},
+        responses={200: serializers.DeviceWindowStatsSerializer(many=True), **error_responses(400, 503)},
     )
     def get(self, request):
         query = _validated(params.FleetStatsParams, request)
@@ -180,7 +180,7 @@ class AlertListView(APIView):
         tags=["alerts"],
         summary="Alerts, newest first",
         parameters=[params.AlertParams],
-        responses={200: serializers.AlertSerializer(many=True), **error_responses(400)},
+        responses={200: serializers.AlertSerializer(many=True), **error_responses(400, 503)},
     )
     def get(self, request):
         query = _validated(params.AlertParams, request)

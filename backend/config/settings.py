@@ -257,3 +257,18 @@ AXES_RESET_ON_SUCCESS = True
 # wanted in every process's log.
 LOGGING["loggers"]["axes"] = {"level": "WARNING"}
 # --- end of the admin login section ---------------------------------------------------
+
+# --- Database timeouts (docs/security.md, "Database timeouts") ------------------------
+# SQLite waits for its lock up to SQLITE_BUSY_TIMEOUT_SECONDS (above). On PostgreSQL a
+# host that does not answer would hold a process for libpq's 130 s; every process gives
+# up after this instead, and the ingest and the worker retry as for any database error.
+DATABASE_CONNECT_TIMEOUT_SECONDS = env_int("DATABASE_CONNECT_TIMEOUT_SECONDS", 5, minimum=2)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT_SECONDS)
+# The web's queries only (config/wsgi.py applies it): PostgreSQL cancels a statement
+# running longer, so a request gunicorn kills at GUNICORN_TIMEOUT leaves no query behind.
+GUNICORN_TIMEOUT_SECONDS = env_int("GUNICORN_TIMEOUT", 20, minimum=1)
+WEB_STATEMENT_TIMEOUT_SECONDS = env_float(
+    "WEB_STATEMENT_TIMEOUT_SECONDS", GUNICORN_TIMEOUT_SECONDS * 0.75, minimum=0.1
+)
+# --- end of the database timeouts section ---------------------------------------------
