@@ -7,7 +7,7 @@ PY := $(abspath $(VENV))/bin/python
 MQTT_PORT ?= 1883
 
 .DEFAULT_GOAL := help
-.PHONY: help deps venv mosquitto run test test-backend test-faults migrate clean
+.PHONY: help deps venv mosquitto redis run test test-backend test-faults migrate clean
 .PHONY: frontend-deps test-frontend test-browser frontend-build bench bench-quick
 
 help:
@@ -28,6 +28,10 @@ $(VENV)/.installed: backend/requirements.txt backend/requirements-dev.txt simula
 mosquitto:
 	@scripts/apt-install mosquitto mosquitto mosquitto-clients
 
+# Only the tests need it: they start their own redis-server for the REDIS_URL cache.
+redis:
+	@scripts/apt-install redis-server redis-server
+
 migrate: venv
 	cd backend && $(PY) manage.py migrate --noinput
 	cd backend && $(PY) manage.py collectstatic --noinput -v0
@@ -39,7 +43,7 @@ run: deps migrate frontend-build
 	@echo
 	MQTT_PORT=$(MQTT_PORT) $(VENV)/bin/honcho --procfile Procfile start
 
-test: deps test-backend test-frontend test-browser
+test: deps redis test-backend test-frontend test-browser
 
 test-backend:
 	$(PY) -m pytest

@@ -1,5 +1,6 @@
 """The REST API: thin views that validate parameters, call a selector, shape the answer."""
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -11,6 +12,7 @@ from rest_framework.views import APIView
 
 from alerts.selectors import alert_list
 from api import params, serializers
+from api.caching import cached
 from api.errors import UnknownDevice
 from api.permissions import PublicReadOrStaff
 from api.schema import error_responses
@@ -20,6 +22,9 @@ from health.selectors import health_report
 from telemetry.selectors import fleet_window_stats, telemetry_list, telemetry_series, telemetry_window_stats
 
 log = logging.getLogger(__name__)
+
+# Averages over shorter windows read a few hundred rows per device and stay live.
+CACHED_AVG_MIN_WINDOW = timedelta(hours=1)
 
 
 def _validated(serializer_class, request) -> dict:
@@ -31,6 +36,11 @@ def _validated(serializer_class, request) -> dict:
 def _require_device(device_id: str) -> None:
     if not device_exists(device_id=device_id):
         raise UnknownDevice(device_id)
+
+
+def _seconds(window: timedelta) -> int:
+    """A window in the one form that names it in a cache key (`1h` and `60m` are the same)."""
+    return int(window.total_seconds())
 
 
 class HealthView(APIView):
@@ -122,7 +132,14 @@ class WindowStatsView(APIView):
     def get(self, request):
         query = _validated(params.StatsParams, request)
         _require_device(query["deviceId"])
-        stats = telemetry_window_stats(device_id=query["deviceId"], window=query["window"])
+
+        def compute() -> dict:
+            return telemetry_window_stats(device_id=query["deviceId"], window=query["window"])
+
+        if query["window"] >= CACHED_AVG_MIN_WINDOW:
+            stats = cached("stats/avg", {"deviceId": query["deviceId"], "window": _seconds(query["window"])}, compute)
+        else:
+            stats = compute()
         body = {"device_id": query["deviceId"], "window": request.query_params["window"], **stats}
         return Response(serializers.WindowStatsSerializer(body).data)
 
@@ -139,7 +156,9 @@ class SeriesView(APIView):
     def get(self, request):
         query = _validated(params.SeriesParams, request)
         _require_device(query["deviceId"])
-        series = telemetry_series(device_id=query["deviceId"], window=query["window"], points=query["points"])
+        key = {"deviceId": query["deviceId"], "window": _seconds(query["window"]), "points": query["points"]}
+        series = cached("telemetry/series", key, lambda: telemetry_series(
+            device_id=query["deviceId"], window=query["window"], points=query["points"]))
         body = {"device_id": query["deviceId"], "window": request.query_params["window"], **series}
         return Response(serializers.SeriesSerializer(body).data)
 
@@ -155,7 +174,8 @@ class FleetStatsView(APIView):
     )
     def get(self, request):
         query = _validated(params.FleetStatsParams, request)
-        stats = fleet_window_stats(window=query["window"])
+        stats = cached("stats/fleet", {"window": _seconds(query["window"])},
+                       lambda: list(fleet_window_stats(window=query["window"])))
         return Response(serializers.DeviceWindowStatsSerializer(stats, many=True).data)
 
 

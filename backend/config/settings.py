@@ -272,3 +272,17 @@ WEB_STATEMENT_TIMEOUT_SECONDS = env_float(
     "WEB_STATEMENT_TIMEOUT_SECONDS", GUNICORN_TIMEOUT_SECONDS * 0.75, minimum=0.1
 )
 # --- end of the database timeouts section ---------------------------------------------
+
+# --- Cached heavy reads (docs/api.md, "Cached reads") ---------------------------------
+from config.caches import shared_cache  # noqa: E402
+
+CACHES = {
+    # Per process, as before: DRF's throttles write to it on every request, which in a
+    # database cache would contend with the ingest for SQLite's write lock.
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Shared by every web worker, for the fleet stats, series and long-window averages only.
+    "api": shared_cache(env_str("REDIS_URL", "")),
+}
+# Seconds those answers are reused; 0 turns the cache off.
+API_CACHE_SECONDS = env_float("API_CACHE_SECONDS", 2.0, minimum=0)
+# --- end of the cached heavy reads section --------------------------------------------
