@@ -284,5 +284,5 @@ CACHES = {
     "api": shared_cache(env_str("REDIS_URL", "")),
 }
 # Seconds those answers are reused; 0 turns the cache off.
-API_CACHE_SECONDS = env_float("API_CACHE_SECONDS", 2.0, minimum=0)
+API_CACHE_SECONDS = env_int("API_CACHE_SECONDS", 2, minimum=0)
 # --- end of the cached heavy reads section --------------------------------------------

@@ -5,22 +5,26 @@ import shutil
 import socket
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.core.cache import caches
 from django.core.cache.backends.db import DatabaseCache
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 
 from api import caching
+from api.serializers import SeriesSerializer
 from api.tests.factories import make_device, make_readings
 from config.caches import API_CACHE_TABLE, shared_cache
 from devtools.broker import free_port
 from devtools.processes import BACKEND_DIR, ManagedProcess
 from devtools.waiting import wait_until
 from telemetry.models import Telemetry
+from telemetry.selectors import telemetry_series
 
 READINGS_TABLE = Telemetry._meta.db_table
 FLEET = "/api/stats/fleet/?window=5m"
@@ -194,7 +198,10 @@ def test_concurrent_identical_misses_wait_for_the_first_instead_of_computing(mon
     bodies = {}
 
     def request(name):
-        bodies[name] = Client().get(FLEET).content
+        try:
+            bodies[name] = Client().get(FLEET).content
+        finally:
+            connections.close_all()  # this thread's own connections
 
     first = threading.Thread(target=request, args=("first",), name="first")
     first.start()
@@ -294,3 +301,10 @@ def test_with_redis_not_answering_the_answer_is_computed_after_its_socket_timeou
         silent.close()
     assert status == 200 and b'"data_points":20' in body
     assert took < 5, f"took {took:.1f} s"
+
+
+def test_the_series_is_exactly_what_its_serializer_gives(client, readings):
+    served = client.get(SERIES).content
+    series = telemetry_series(device_id="device-001", window=timedelta(hours=1), points=60)
+    expected = SeriesSerializer({"device_id": "device-001", "window": "1h", **series}).data
+    assert served == JSONRenderer().render(expected)
