@@ -1,4 +1,4 @@
-"""Response shapes of the API (DESIGN.md, "REST API")."""
+"""Response shapes of the API (docs/contract.md, "REST API")."""
 from rest_framework import serializers
 
 from alerts.models import Alert

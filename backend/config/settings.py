@@ -197,7 +197,7 @@ MQTT_CLIENT_ID = env_str("MQTT_CLIENT_ID", "telemetry-ingest")
 HIGH_TEMP_THRESHOLD = env_float("HIGH_TEMP_THRESHOLD", 30.0)
 OFFLINE_AFTER_SECONDS = env_float("OFFLINE_AFTER_SECONDS", 10.0, minimum=0.1)
 
-# A heartbeat older than this means its process is gone (DESIGN.md, "Health").
+# A heartbeat older than this means its process is gone (docs/contract.md, "Health").
 HEARTBEAT_STALE_SECONDS = env_float("HEARTBEAT_STALE_SECONDS", 15.0, minimum=1)
 
 LOGGING = {
