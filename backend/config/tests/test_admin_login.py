@@ -1,5 +1,6 @@
 """The admin login: failed attempts lock out a username from one address for the cool-off; weak passwords are refused."""
 import getpass
+import io
 import runpy
 from datetime import timedelta
 
@@ -192,3 +193,20 @@ def test_createsuperuser_refuses_a_weak_password_and_asks_again(monkeypatch, cap
     assert any("Bypass password validation" in prompt for prompt in answers)
     user = django_user_model.objects.get(username="root")
     assert user.check_password(strong) and not user.check_password("12345678")
+
+
+def test_axes_reset_username_lifts_the_lock_at_once(admin_user):
+    fail_to_the_limit()
+    assert log_in("admin", PASSWORD)[1] == 429
+    call_command("axes_reset_username", "admin", stdout=io.StringIO())
+    browser, status = log_in("admin", PASSWORD)
+    assert status == 302 and signed_in(browser)
+
+
+def test_the_admin_lists_the_failed_attempts(admin_user):
+    fail_to_the_limit()
+    staff = Client()
+    staff.force_login(admin_user)
+    response = staff.get("/admin/axes/accessattempt/")
+    assert response.status_code == 200
+    assert ATTACKER.encode() in response.content
