@@ -23,7 +23,7 @@ from telemetry.selectors import fleet_window_stats, telemetry_list, telemetry_se
 
 log = logging.getLogger(__name__)
 
-# Averages over shorter windows read a few hundred rows per device and stay live.
+# Averages over shorter windows read less than an hour of one device's readings and stay live.
 CACHED_AVG_MIN_WINDOW = timedelta(hours=1)
 
 
