@@ -7,7 +7,7 @@ PY := $(abspath $(VENV))/bin/python
 MQTT_PORT ?= 1883
 
 .DEFAULT_GOAL := help
-.PHONY: help deps venv mosquitto docker-compose postgres run test test-backend test-faults test-postgres migrate clean
+.PHONY: help deps venv mosquitto docker-compose postgres redis test-deps run test test-backend test-faults test-postgres migrate clean
 .PHONY: frontend-deps test-frontend test-browser frontend-build bench bench-quick api-types check-api-types
 
 help:
@@ -36,6 +36,10 @@ postgres:
 docker-compose:
 	@scripts/apt-install docker-compose docker-compose
 
+# Only the tests need it: they start their own redis-server for the REDIS_URL cache.
+redis:
+	@scripts/apt-install redis-server redis-server
+
 migrate: venv
 	cd backend && $(PY) manage.py migrate --noinput
 	cd backend && $(PY) manage.py collectstatic --noinput -v0
@@ -47,19 +51,23 @@ run: deps migrate frontend-build
 	@echo
 	MQTT_PORT=$(MQTT_PORT) $(VENV)/bin/honcho --procfile Procfile start
 
-test: deps test-backend test-frontend check-api-types test-browser
+# What the backend's tests start or call: a broker, PostgreSQL (replicas, the PostgreSQL
+# suite), redis-server (the REDIS_URL cache) and docker-compose (config -q of the compose file).
+test-deps: deps docker-compose redis postgres
 
-test-backend: docker-compose
+test: test-deps test-backend test-frontend check-api-types test-browser
+
+test-backend: test-deps
 	$(PY) -m pytest
 
 # The backend suite again on PostgreSQL: the server named by DATABASE_URL, or a private
 # cluster on a free port that scripts/with-postgres creates and drops.
-test-postgres: deps postgres docker-compose
+test-postgres: test-deps
 	scripts/with-postgres $(PY) -m pytest
 
 # The fault-injection tests (docs/reliability.md) with the long durations: a 100-device
 # fleet's 60 s backlog, 10 s outages, more worker kills. make test runs them short.
-test-faults: deps
+test-faults: test-deps
 	FAULTS_BACKLOG_SECONDS=60 FAULTS_OUTAGE_SECONDS=10 FAULTS_WORKER_KILLS=3 $(PY) -m pytest -m faults
 
 # The dashboard (frontend/): npm ci from the committed lock file, again whenever

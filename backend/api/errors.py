@@ -1,7 +1,16 @@
 """One error shape for the whole API: `{"error": "...", "field": "..."}`."""
+import logging
+
+from django.db import OperationalError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+log = logging.getLogger(__name__)
+
+# PostgreSQL's SQLSTATE for a statement cancelled, by statement_timeout or by an operator.
+QUERY_CANCELED = "57014"
+STATEMENT_TIMEOUT_ERROR = "the database took too long to answer; try again shortly, or ask for a shorter window"
 
 
 class UnknownDevice(exceptions.APIException):
@@ -28,6 +37,10 @@ def _first_message(detail) -> tuple[str | None, str]:
 
 def exception_handler(exc, context):
     """DRF's handler, with every error body reshaped to the contract's form."""
+    if _cancelled_query(exc):
+        request = context["request"]
+        log.warning("query cancelled (statement timeout): %s %s", request.method, request.get_full_path())
+        return Response({"error": STATEMENT_TIMEOUT_ERROR}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -37,6 +50,11 @@ def exception_handler(exc, context):
     if field:
         body["field"] = field
     return Response(body, status=response.status_code, headers=_kept_headers(response))
+
+
+def _cancelled_query(exc) -> bool:
+    """Whether `exc` is PostgreSQL cancelling a statement (the web's statement_timeout)."""
+    return isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) == QUERY_CANCELED
 
 
 def _kept_headers(response) -> dict:

@@ -32,6 +32,12 @@ _ERRORS = {
         "Too many requests from this client; the Retry-After header says when to try again.",
         examples=[OpenApiExample("throttled", {"error": "Request was throttled. Expected available in 12 seconds."})],
     ),
+    503: OpenApiResponse(
+        ErrorSerializer,
+        "On PostgreSQL: the query ran past the web's statement timeout (WEB_STATEMENT_TIMEOUT_SECONDS) and was cancelled.",
+        examples=[OpenApiExample("statement timeout", {"error": "the database took too long to answer; try again "
+                                                                "shortly, or ask for a shorter window"})],
+    ),
 }
 
 

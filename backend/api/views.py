@@ -1,5 +1,6 @@
 """The REST API: thin views that validate parameters, call a selector, shape the answer."""
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -11,6 +12,7 @@ from rest_framework.views import APIView
 
 from alerts.selectors import alert_list
 from api import params, serializers
+from api.caching import cached
 from api.errors import UnknownDevice
 from api.permissions import PublicReadOrStaff
 from api.schema import error_responses
@@ -20,6 +22,9 @@ from health.selectors import health_report
 from telemetry.selectors import fleet_window_stats, telemetry_list, telemetry_series, telemetry_window_stats
 
 log = logging.getLogger(__name__)
+
+# Averages over shorter windows read less than an hour of one device's readings and stay live.
+CACHED_AVG_MIN_WINDOW = timedelta(hours=1)
 
 
 def _validated(serializer_class, request) -> dict:
@@ -31,6 +36,11 @@ def _validated(serializer_class, request) -> dict:
 def _require_device(device_id: str) -> None:
     if not device_exists(device_id=device_id):
         raise UnknownDevice(device_id)
+
+
+def _seconds(window: timedelta) -> int:
+    """A window in the one form that names it in a cache key (`1h` and `60m` are the same)."""
+    return int(window.total_seconds())
 
 
 class HealthView(APIView):
@@ -71,7 +81,7 @@ class DeviceListView(APIView):
         tags=["devices"],
         summary="Every device with its newest reading",
         parameters=[params.DeviceListParams],
-        responses={200: serializers.DeviceSerializer(many=True), **error_responses(400)},
+        responses={200: serializers.DeviceSerializer(many=True), **error_responses(400, 503)},
     )
     def get(self, request):
         query = _validated(params.DeviceListParams, request)
@@ -87,7 +97,7 @@ class DeviceDetailView(APIView):
             OpenApiParameter("device_id", str, OpenApiParameter.PATH, description="The device's id.",
                              examples=[OpenApiExample("a device", value="device-001")]),
         ],
-        responses={200: serializers.DeviceSerializer, **error_responses(404)},
+        responses={200: serializers.DeviceSerializer, **error_responses(404, 503)},
     )
     def get(self, request, device_id: str):
         device = device_get(device_id=device_id)
@@ -101,7 +111,7 @@ class TelemetryListView(APIView):
         tags=["telemetry"],
         summary="A device's readings, newest first",
         parameters=[params.TelemetryParams],
-        responses={200: serializers.TelemetrySerializer(many=True), **error_responses(400, 404)},
+        responses={200: serializers.TelemetrySerializer(many=True), **error_responses(400, 404, 503)},
     )
     def get(self, request):
         query = _validated(params.TelemetryParams, request)
@@ -117,12 +127,19 @@ class WindowStatsView(APIView):
         tags=["stats"],
         summary="A device's averages over a window",
         parameters=[params.StatsParams],
-        responses={200: serializers.WindowStatsSerializer, **error_responses(400, 404)},
+        responses={200: serializers.WindowStatsSerializer, **error_responses(400, 404, 503)},
     )
     def get(self, request):
         query = _validated(params.StatsParams, request)
         _require_device(query["deviceId"])
-        stats = telemetry_window_stats(device_id=query["deviceId"], window=query["window"])
+
+        def compute() -> dict:
+            return telemetry_window_stats(device_id=query["deviceId"], window=query["window"])
+
+        if query["window"] >= CACHED_AVG_MIN_WINDOW:
+            stats = cached("stats/avg", {"deviceId": query["deviceId"], "window": _seconds(query["window"])}, compute)
+        else:
+            stats = compute()
         body = {"device_id": query["deviceId"], "window": request.query_params["window"], **stats}
         return Response(serializers.WindowStatsSerializer(body).data)
 
@@ -134,14 +151,22 @@ class SeriesView(APIView):
         tags=["telemetry"],
         summary="A device's readings over a window, averaged into chart-sized buckets",
         parameters=[params.SeriesParams],
-        responses={200: serializers.SeriesSerializer, **error_responses(400, 404)},
+        responses={200: serializers.SeriesSerializer, **error_responses(400, 404, 503)},
     )
     def get(self, request):
         query = _validated(params.SeriesParams, request)
         _require_device(query["deviceId"])
-        series = telemetry_series(device_id=query["deviceId"], window=query["window"], points=query["points"])
-        body = {"device_id": query["deviceId"], "window": request.query_params["window"], **series}
-        return Response(serializers.SeriesSerializer(body).data)
+
+        def compute() -> dict:
+            # Stored serialised: turning hundreds of points into JSON types is most of a hit's cost.
+            series = telemetry_series(device_id=query["deviceId"], window=query["window"], points=query["points"])
+            points = serializers.SeriesPointSerializer(series["points"], many=True).data
+            return {"bucket_seconds": series["bucket_seconds"], "points": list(points)}
+
+        key = {"deviceId": query["deviceId"], "window": _seconds(query["window"]), "points": query["points"]}
+        series = cached("telemetry/series", key, compute)
+        # The same fields and order as SeriesSerializer (the documented shape), points already serialised.
+        return Response({"device_id": query["deviceId"], "window": request.query_params["window"], **series})
 
 
 class FleetStatsView(APIView):
@@ -151,11 +176,12 @@ class FleetStatsView(APIView):
         tags=["stats"],
         summary="Every device's averages over a window",
         parameters=[params.FleetStatsParams],
-        responses={200: serializers.DeviceWindowStatsSerializer(many=True), **error_responses(400)},
+        responses={200: serializers.DeviceWindowStatsSerializer(many=True), **error_responses(400, 503)},
     )
     def get(self, request):
         query = _validated(params.FleetStatsParams, request)
-        stats = fleet_window_stats(window=query["window"])
+        stats = cached("stats/fleet", {"window": _seconds(query["window"])},
+                       lambda: list(fleet_window_stats(window=query["window"])))
         return Response(serializers.DeviceWindowStatsSerializer(stats, many=True).data)
 
 
@@ -180,7 +206,7 @@ class AlertListView(APIView):
         tags=["alerts"],
         summary="Alerts, newest first",
         parameters=[params.AlertParams],
-        responses={200: serializers.AlertSerializer(many=True), **error_responses(400)},
+        responses={200: serializers.AlertSerializer(many=True), **error_responses(400, 503)},
     )
     def get(self, request):
         query = _validated(params.AlertParams, request)

@@ -1,6 +1,7 @@
 """Settings of the telemetry platform, all taken from the environment (see README)."""
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -209,7 +210,7 @@ REJECTIONS_RETENTION_DAYS = env_int("REJECTIONS_RETENTION_DAYS", 7, minimum=0)
 HIGH_TEMP_THRESHOLD = env_float("HIGH_TEMP_THRESHOLD", 30.0)
 OFFLINE_AFTER_SECONDS = env_float("OFFLINE_AFTER_SECONDS", 10.0, minimum=0.1)
 
-# A heartbeat older than this means its process is gone (DESIGN.md, "Health").
+# A heartbeat older than this means its process is gone (docs/contract.md, "Health").
 HEARTBEAT_STALE_SECONDS = env_float("HEARTBEAT_STALE_SECONDS", 15.0, minimum=1)
 
 LOGGING = {
@@ -240,3 +241,61 @@ BACKGROUND_TASK_RUN_ASYNC = False
 # The library logs two lines per task run at INFO, i.e. two a second; alerts log their own.
 LOGGING["loggers"]["background_task"] = {"level": "WARNING"}
 # --- end of the alert worker section ---------------------------------------------------
+
+# --- Admin login (docs/security.md, "The admin login") --------------------------------
+# createsuperuser and the admin's password forms refuse weak passwords.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# django-axes counts failed logins in the database (shared by every web worker) and
+# refuses a locked-out login before the password is checked. It locks out a username
+# from one client address only, so nobody can lock the real admin out from everywhere.
+INSTALLED_APPS += ["axes"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Last, as Axes asks: it turns a refused login into its 429 answer.
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ADMIN_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The client address as the API's throttles see it (API_NUM_PROXIES), never a raw X-Forwarded-For.
+AXES_CLIENT_IP_CALLABLE = "config.admin_login.client_address"
+AXES_RESET_ON_SUCCESS = True
+# Failures and lockouts are warnings; the start banner and bookkeeping lines are not
+# wanted in every process's log.
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}
+# --- end of the admin login section ---------------------------------------------------
+
+# --- Database timeouts (docs/security.md, "Database timeouts") ------------------------
+# SQLite waits for its lock up to SQLITE_BUSY_TIMEOUT_SECONDS (above). On PostgreSQL a
+# host that does not answer would hold a process for libpq's 130 s; every process gives
+# up after this instead, and the ingest and the worker retry as for any database error.
+DATABASE_CONNECT_TIMEOUT_SECONDS = env_int("DATABASE_CONNECT_TIMEOUT_SECONDS", 5, minimum=2)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT_SECONDS)
+# The web's queries only (config/wsgi.py applies it): PostgreSQL cancels a statement
+# running longer, so a request gunicorn kills at GUNICORN_TIMEOUT leaves no query behind.
+GUNICORN_TIMEOUT_SECONDS = env_int("GUNICORN_TIMEOUT", 20, minimum=1)
+WEB_STATEMENT_TIMEOUT_SECONDS = env_float(
+    "WEB_STATEMENT_TIMEOUT_SECONDS", GUNICORN_TIMEOUT_SECONDS * 0.75, minimum=0.1
+)
+# --- end of the database timeouts section ---------------------------------------------
+
+# --- Cached heavy reads (docs/api.md, "Cached reads") ---------------------------------
+from config.caches import shared_cache  # noqa: E402
+
+CACHES = {
+    # Per process, as before: DRF's throttles write to it on every request, which in a
+    # database cache would contend with the ingest for SQLite's write lock.
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Shared by every web worker, for the fleet stats, series and long-window averages only.
+    "api": shared_cache(env_str("REDIS_URL", "")),
+}
+# Seconds those answers are reused; 0 turns the cache off.
+API_CACHE_SECONDS = env_int("API_CACHE_SECONDS", 2, minimum=0)
+# --- end of the cached heavy reads section --------------------------------------------
