@@ -57,8 +57,9 @@ def reads_from_replica() -> bool:
 class ReplicaHealth:
     """Whether the replica can serve reads; after a connection error, not for `retry_seconds`."""
 
-    def __init__(self, alias: str = REPLICA, clock=time.monotonic):
+    def __init__(self, alias: str = REPLICA, *, databases=connections, clock=time.monotonic):
         self.alias = alias
+        self.databases = databases
         self.clock = clock
         self._lock = threading.Lock()
         self._down_since: float | None = None
@@ -68,7 +69,7 @@ class ReplicaHealth:
         """True when the replica answers; a failed connection routes reads to the primary for a while."""
         if self._down_since is not None and self.clock() < self._retry_at:
             return False
-        connection = connections[self.alias]
+        connection = self.databases[self.alias]
         try:
             # Once per request (Django resets the flag when a request starts): a connection
             # kept from an earlier request to a replica that has gone since is noticed here,
