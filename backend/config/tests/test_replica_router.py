@@ -59,12 +59,17 @@ def test_a_replica_url_adds_an_alias_built_like_default_the_router_and_the_middl
     assert (replica["HOST"], replica["NAME"], replica["USER"]) == ("db-replica", "telemetry", "app")
     assert replica["CONN_MAX_AGE"] == default["CONN_MAX_AGE"] == 30
     assert replica["CONN_HEALTH_CHECKS"] is True
-    assert replica["OPTIONS"] == {**default.get("OPTIONS", {}), "application_name": "web"}
+    assert replica["OPTIONS"] == {"connect_timeout": 3, **default.get("OPTIONS", {}), "application_name": "web"}
     # The test runner must not create a second test database for it.
     assert replica["TEST"] == {"MIRROR": "default"}
     assert loaded["DATABASE_ROUTERS"] == ["config.routers.PrimaryReplicaRouter"]
     assert loaded["MIDDLEWARE"][-1] == "config.routers.ReplicaReadsMiddleware"
     assert loaded["DATABASE_REPLICA_RETRY_SECONDS"] == 5.0
+
+
+def test_the_replica_url_may_set_its_own_connect_timeout(load_settings):
+    loaded = load_settings(DATABASE_URL=PRIMARY_URL, DATABASE_REPLICA_URL=REPLICA_URL + "?connect_timeout=7")
+    assert loaded["DATABASES"][REPLICA]["OPTIONS"]["connect_timeout"] == 7
 
 
 @pytest.mark.parametrize(
