@@ -43,7 +43,8 @@ run: deps migrate frontend-build
 	@echo
 	MQTT_PORT=$(MQTT_PORT) $(VENV)/bin/honcho --procfile Procfile start
 
-test: deps test-backend test-frontend test-browser
+# postgres: the read-replica tests start their own primary and replica, on SQLite runs too.
+test: deps postgres test-backend test-frontend test-browser
 
 test-backend:
 	$(PY) -m pytest
