@@ -90,7 +90,7 @@ class ReplicaHealth:
             if self._down_since is None:
                 self._down_since = now
                 log.warning("read replica unreachable, API reads go to the primary (next try in %g s): %s",
-                            retry_seconds, str(error).strip())
+                            retry_seconds, " ".join(str(error).split()))
 
     def _is_up(self) -> None:
         if self._down_since is None:
