@@ -27,8 +27,8 @@ from devtools.broker import free_port
 from devtools.processes import BACKEND_DIR
 from telemetry.models import Telemetry
 
-PRIMARY_URL = "postgres://app:secret@db-primary:5432/telemetry"
-REPLICA_URL = "postgres://app:secret@db-replica:5432/telemetry"
+PRIMARY_URL = "postgres://app:pw@db-primary:5432/telemetry"
+REPLICA_URL = "postgres://app:pw@db-replica:5432/telemetry"
 
 
 @pytest.fixture
