@@ -3,7 +3,6 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 POSTGRESQL = "django.db.backends.postgresql"
-REPLICA_CONNECT_TIMEOUT_SECONDS = 3
 
 
 def replica_database(url: str, primary: dict) -> dict:
@@ -21,9 +20,6 @@ def replica_database(url: str, primary: dict) -> dict:
     replica["CONN_MAX_AGE"] = primary["CONN_MAX_AGE"]
     replica["CONN_HEALTH_CHECKS"] = primary["CONN_HEALTH_CHECKS"]
     replica["OPTIONS"] = {**primary.get("OPTIONS", {}), **replica.get("OPTIONS", {})}
-    # Falling back to the primary is only useful if a replica that is unreachable fails
-    # fast; libpq would wait for the operating system's TCP timeout (minutes).
-    replica["OPTIONS"].setdefault("connect_timeout", REPLICA_CONNECT_TIMEOUT_SECONDS)
     # The replica holds the primary's data; tests read it through the primary's test database.
     replica["TEST"] = {"MIRROR": "default"}
     return replica

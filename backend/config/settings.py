@@ -105,8 +105,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # connection is cheap to open.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
+# Database timeouts (docs/security.md, "Database timeouts"): SQLite waits for its lock up
+# to SQLITE_BUSY_TIMEOUT_SECONDS (above). On PostgreSQL a host that does not answer would hold a process for libpq's 130 s; every process gives
+# up after this instead, and the ingest and the worker retry as for any database error.
+DATABASE_CONNECT_TIMEOUT_SECONDS = env_int("DATABASE_CONNECT_TIMEOUT_SECONDS", 5, minimum=2)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT_SECONDS)
+
 # A PostgreSQL streaming replica for the API's reads (docs/operations.md, "Read replicas"):
-# built like default, with default's options; writes, the admin, the ingest and the worker
+# built like default, with default's options (its connect_timeout too, so an unreachable
+# replica fails fast and reads fall back to the primary); writes, the admin, the ingest and the worker
 # stay on the primary (config/routers.py).
 DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
 # After a connection error on the replica, API reads go to the primary for this long.
@@ -285,12 +293,6 @@ LOGGING["loggers"]["axes"] = {"level": "WARNING"}
 # --- end of the admin login section ---------------------------------------------------
 
 # --- Database timeouts (docs/security.md, "Database timeouts") ------------------------
-# SQLite waits for its lock up to SQLITE_BUSY_TIMEOUT_SECONDS (above). On PostgreSQL a
-# host that does not answer would hold a process for libpq's 130 s; every process gives
-# up after this instead, and the ingest and the worker retry as for any database error.
-DATABASE_CONNECT_TIMEOUT_SECONDS = env_int("DATABASE_CONNECT_TIMEOUT_SECONDS", 5, minimum=2)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT_SECONDS)
 # The web's queries only (config/wsgi.py applies it): PostgreSQL cancels a statement
 # running longer, so a request gunicorn kills at GUNICORN_TIMEOUT leaves no query behind.
 GUNICORN_TIMEOUT_SECONDS = env_int("GUNICORN_TIMEOUT", 20, minimum=1)
