@@ -2,7 +2,7 @@
 from django import forms
 from django.contrib import admin
 
-from notifications.models import Delivery, EmailSubscription, WebhookSubscription
+from notifications.models import Delivery, EmailSubscription, WebhookSubscription, http_url_validator
 from notifications.severity import known_alert_types
 
 
@@ -20,6 +20,7 @@ class AlertTypesField(forms.MultipleChoiceField):
 
 
 class WebhookSubscriptionForm(forms.ModelForm):
+    url = forms.URLField(max_length=2000, assume_scheme="https", validators=[http_url_validator])
     alert_types = AlertTypesField()
     secret = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False, min_length=16,
                              help_text="At least 16 characters. Leave empty to keep the current secret.")
