@@ -1,6 +1,7 @@
 """Shapes of the notification subscriptions in the API (docs/notifications.md); staff only."""
 from rest_framework import serializers
 
+from api.serializers import UtcDateTimeField
 from notifications.models import EmailSubscription, WebhookSubscription, http_url_validator
 from notifications.severity import SEVERITIES, known_alert_types
 
@@ -9,6 +10,7 @@ class _SubscriptionSerializer(serializers.ModelSerializer):
     alert_types = serializers.ListField(child=serializers.ChoiceField(choices=known_alert_types()), required=False,
                                         max_length=20)
     min_severity = serializers.ChoiceField(choices=SEVERITIES, required=False)
+    created_at = UtcDateTimeField(read_only=True)
 
     def validate_alert_types(self, value):
         return sorted(set(value))
