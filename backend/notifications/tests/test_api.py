@@ -118,6 +118,22 @@ def test_the_admin_shows_the_secret_masked(admin_client):
     assert (hook.url, hook.secret) == ("https://example.com/new", SECRET)
 
 
-def test_the_delivery_log_is_read_only_in_the_admin(admin_client):
-    assert admin_client.get("/admin/notifications/delivery/").status_code == 200
-    assert admin_client.get("/admin/notifications/delivery/add/").status_code == 403
+def test_the_delivery_log_is_read_only_filterable_and_searchable_in_the_admin(admin_client):
+    from notifications.models import Delivery
+    from notifications.services import notifications_enqueue
+    from notifications.tests.factories import make_alert, make_webhook
+
+    make_webhook()
+    notifications_enqueue(alerts=[make_alert(device_id="boiler")], event="raised")
+    delivery = Delivery.objects.get()
+    log = "/admin/notifications/delivery/"
+    assert "boiler" in admin_client.get(log, {"status__exact": "pending"}).content.decode()
+    assert "boiler" not in admin_client.get(log, {"status__exact": "failed"}).content.decode()
+    for query in ("boiler", str(delivery.uuid), "not-a-uuid"):
+        assert admin_client.get(log, {"q": query}).status_code == 200
+    assert "boiler" in admin_client.get(log, {"q": str(delivery.uuid)}).content.decode()
+    assert admin_client.get(f"{log}{delivery.pk}/change/").status_code == 200  # view only
+    assert admin_client.get(f"{log}add/").status_code == 403
+    response = admin_client.post(f"{log}{delivery.pk}/change/", {"status": "delivered"})
+    assert response.status_code == 403
+    assert Delivery.objects.get().status == "pending"
