@@ -264,4 +264,6 @@ NOTIFY_CONCURRENCY = env_int("NOTIFY_CONCURRENCY", 4, minimum=1)
 NOTIFY_RETRY_BASE_SECONDS = env_float("NOTIFY_RETRY_BASE_SECONDS", 10.0, minimum=0.1)
 NOTIFY_RETRY_MAX_SECONDS = env_float("NOTIFY_RETRY_MAX_SECONDS", 3600.0, minimum=1)
 NOTIFY_RETRY_HOURS = env_float("NOTIFY_RETRY_HOURS", 24.0, minimum=0)
+# The worker deletes delivered and failed deliveries older than this; 0 keeps them.
+NOTIFY_LOG_RETENTION_DAYS = env_int("NOTIFY_LOG_RETENTION_DAYS", 30, minimum=0)
 # --- end of the notifications section --------------------------------------------------

@@ -21,16 +21,19 @@ from notifications.delivery import EmailRequest, Outcome, WebhookRequest, email_
 from notifications.models import Delivery
 from notifications.selectors import deliveries_due
 from notifications.services import (
+    PRUNE_BATCH_ROWS,
     delivery_attempt_failed,
     delivery_claim,
     delivery_succeeded,
     deliveries_expire,
+    deliveries_prune,
 )
 
 log = logging.getLogger("notifications")
 
 # An idle drain looks for due deliveries this often: the bulk of the enqueue-to-POST delay.
 POLL_SECONDS = 0.5
+# Expiring stale pending deliveries and pruning the log.
 EXPIRE_EVERY_SECONDS = 60.0
 
 
@@ -176,9 +179,16 @@ class DeliveryDrain:
         if time.monotonic() < self.next_expiry:
             return
         self.next_expiry = time.monotonic() + EXPIRE_EVERY_SECONDS
-        expired = deliveries_expire(now=timezone.now())
+        now = timezone.now()
+        expired = deliveries_expire(now=now)
         if expired:
             log.error("%d deliveries were still pending after NOTIFY_RETRY_HOURS and are marked failed", expired)
+        pruned = deliveries_prune(now=now, retention_days=settings.NOTIFY_LOG_RETENTION_DAYS)
+        if pruned == PRUNE_BATCH_ROWS:
+            self.next_expiry = time.monotonic()  # more are left: go on at the next turn
+        if pruned:
+            log.info("pruned %d deliveries older than the %d-day log retention", pruned,
+                     settings.NOTIFY_LOG_RETENTION_DAYS)
 
 
 def _endpoint(delivery: Delivery) -> tuple[str, int]:

@@ -87,6 +87,8 @@ class Delivery(models.Model):
         indexes = [
             # The drain's query: pending rows that are due.
             models.Index(fields=["next_attempt_at"], condition=models.Q(status="pending"), name="delivery_due"),
+            # The log's pruning and the admin's date filter.
+            models.Index(fields=["created_at"], name="delivery_created"),
         ]
 
     @property

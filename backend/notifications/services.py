@@ -80,6 +80,19 @@ def delivery_attempt_failed(delivery: Delivery, *, error: str, status_code: int 
     return status
 
 
+# Rows per DELETE of the log's pruning: short statements that never hold SQLite's lock for long.
+PRUNE_BATCH_ROWS = 2000
+
+
+def deliveries_prune(*, now: datetime, retention_days: int, batch_rows: int = PRUNE_BATCH_ROWS) -> int:
+    """Delete delivered and failed deliveries older than `retention_days` (0 keeps them), one batch."""
+    if retention_days == 0:
+        return 0
+    old = Delivery.objects.filter(created_at__lt=now - timedelta(days=retention_days)).exclude(
+        status=Delivery.Status.PENDING).order_by("created_at").values("pk")[:batch_rows]
+    return Delivery.objects.filter(pk__in=old).delete()[0]
+
+
 def deliveries_expire(*, now: datetime) -> int:
     """Mark failed the pending deliveries older than NOTIFY_RETRY_HOURS (e.g. of a subscription left inactive)."""
     cutoff = now - timedelta(hours=settings.NOTIFY_RETRY_HOURS)

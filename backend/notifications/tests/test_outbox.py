@@ -10,7 +10,7 @@ from django.utils import timezone
 from api.serializers import AlertSerializer
 from notifications.drain import DeliveryDrain
 from notifications.models import Delivery
-from notifications.services import delivery_claim, deliveries_expire, notifications_enqueue
+from notifications.services import delivery_claim, deliveries_expire, deliveries_prune, notifications_enqueue
 from notifications.tests.factories import SECRET, make_alert, make_email, make_webhook
 from notifications.tests.receiver import Receiver
 
@@ -151,3 +151,17 @@ def test_a_failing_mail_server_is_retried(settings):
     delivery = Delivery.objects.get()
     assert (delivery.status, delivery.attempts) == ("pending", 1)
     assert "refused" in delivery.last_error.lower()
+
+
+def test_finished_deliveries_older_than_the_retention_are_pruned_and_pending_ones_kept():
+    make_webhook()
+    alerts = [make_alert(device_id=f"d{i}") for i in range(4)]
+    notifications_enqueue(alerts=alerts, event="raised")
+    rows = list(Delivery.objects.order_by("id"))
+    old = timezone.now() - timedelta(days=31)
+    for row, status in zip(rows, ["delivered", "failed", "pending", "delivered"]):
+        Delivery.objects.filter(pk=row.pk).update(status=status, created_at=old if row != rows[-1] else timezone.now())
+    assert deliveries_prune(now=timezone.now(), retention_days=0) == 0
+    assert deliveries_prune(now=timezone.now(), retention_days=30, batch_rows=1) == 1
+    assert deliveries_prune(now=timezone.now(), retention_days=30) == 1
+    assert sorted(Delivery.objects.values_list("status", flat=True)) == ["delivered", "pending"]
