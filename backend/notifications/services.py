@@ -1,5 +1,4 @@
 """Writes of the notifications app: the outbox (enqueue), leases, and the outcome of each attempt."""
-import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -11,7 +10,6 @@ from notifications.models import Delivery
 from notifications.selectors import subscriptions_active, subscriptions_wanting
 from notifications.severity import CLEARED, RAISED
 
-log = logging.getLogger("notifications")
 
 # A claimed delivery belongs to its worker this long; it must outlast one attempt
 # (NOTIFY_WEBHOOK_TIMEOUT_SECONDS, at most 10 s). A killed worker's claims expire after it.

@@ -1,5 +1,4 @@
 """Deliveries from the real worker process (`manage.py process_tasks`) to webhook receivers in this process."""
-import signal
 import statistics
 import time
 
