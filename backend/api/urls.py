@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from api import views
@@ -13,6 +13,7 @@ urlpatterns = [
     path("config/", views.ConfigView.as_view(), name="config"),
     path("stats/avg/", views.WindowStatsView.as_view(), name="stats-avg"),
     path("alerts/", views.AlertListView.as_view(), name="alert-list"),
+    path("notifications/", include("api.notifications_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("docs/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="docs-redoc"),

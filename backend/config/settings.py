@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_float, env_int, env_list, env_rate, env_str
 from config.replica import replica_database
@@ -36,6 +37,7 @@ INSTALLED_APPS = [
     "alerts",
     "config.background_task_app.BackgroundTaskConfig",
     "health",
+    "notifications",
     "api",
 ]
 
@@ -314,3 +316,32 @@ CACHES = {
 # Seconds those answers are reused; 0 turns the cache off.
 API_CACHE_SECONDS = env_int("API_CACHE_SECONDS", 2, minimum=0)
 # --- end of the cached heavy reads section --------------------------------------------
+
+# --- Notifications (notifications app; see docs/notifications.md) ---------------------
+# E-mail goes through Django's backend: printed to the worker's output in development,
+# SMTP with the EMAIL_* variables otherwise (or any backend EMAIL_BACKEND names).
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 10.0, minimum=0.1)
+NOTIFY_FROM_EMAIL = env_str("NOTIFY_FROM_EMAIL", "telemetry@localhost")
+# Per socket operation of one webhook POST; a delivery's lease (30 s) must outlast it.
+NOTIFY_WEBHOOK_TIMEOUT_SECONDS = env_float("NOTIFY_WEBHOOK_TIMEOUT_SECONDS", 5.0, minimum=0.1)
+if NOTIFY_WEBHOOK_TIMEOUT_SECONDS > 10:
+    raise ImproperlyConfigured(f"NOTIFY_WEBHOOK_TIMEOUT_SECONDS={NOTIFY_WEBHOOK_TIMEOUT_SECONDS} must be at most 10")
+# Deliveries in flight at once, never two to the same subscription.
+NOTIFY_CONCURRENCY = env_int("NOTIFY_CONCURRENCY", 4, minimum=1)
+# Retries: BASE x 2^(attempt-1) seconds (jittered), at most MAX apart, for RETRY_HOURS.
+NOTIFY_RETRY_BASE_SECONDS = env_float("NOTIFY_RETRY_BASE_SECONDS", 10.0, minimum=0.1)
+NOTIFY_RETRY_MAX_SECONDS = env_float("NOTIFY_RETRY_MAX_SECONDS", 3600.0, minimum=1)
+NOTIFY_RETRY_HOURS = env_float("NOTIFY_RETRY_HOURS", 24.0, minimum=0)
+# The worker deletes delivered and failed deliveries older than this; 0 keeps them.
+NOTIFY_LOG_RETENTION_DAYS = env_int("NOTIFY_LOG_RETENTION_DAYS", 30, minimum=0)
+# --- end of the notifications section --------------------------------------------------

@@ -24,6 +24,7 @@ from alerts.schedule import alert_task_ensure_scheduled
 from common.outages import OutageLog
 from health.models import Heartbeat
 from health.services import heartbeat_beat
+from notifications.worker import NotificationThread
 
 log = logging.getLogger("alerts.worker")
 
@@ -32,6 +33,8 @@ REPAIR_SECONDS = 5.0
 # written: every pass commits its alerts and state changes in single transactions.
 SHUTDOWN_GRACE_SECONDS = 8.0
 MIN_IDLE_SECONDS = 0.01
+# The notification drain's sends in flight may finish within this after a stop (within the grace).
+NOTIFICATIONS_STOP_SECONDS = 6.0
 
 
 class Command(process_tasks.Command):
@@ -53,6 +56,8 @@ class Command(process_tasks.Command):
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self._on_signal)
         autodiscover()
+        # Deliveries go out from a thread of their own, so a slow receiver never delays a pass.
+        notifications = NotificationThread().start()
         started = time.monotonic()
         next_repair = started
         log.info("worker started (pid %d)", os.getpid())
@@ -66,6 +71,7 @@ class Command(process_tasks.Command):
                 continue
             close_old_connections()
             self.stop.wait(self.idle_seconds(sleep))
+        notifications.stop(timeout=NOTIFICATIONS_STOP_SECONDS)
         self._beat_stopped()
         log.info("worker stopped")
 
