@@ -7,6 +7,7 @@ from telemetry.export import FORMATS
 
 REJECTIONS_MAX_LIMIT = 1_000
 REJECTION_PAYLOAD_CHARS = 1_000
+REASON_KIND_MAX_LENGTH = 100
 
 
 class ExportFormatField(serializers.ChoiceField):
@@ -30,8 +31,9 @@ class ExportParams(serializers.Serializer):
 
 class RejectionParams(serializers.Serializer):
     deviceId = DeviceIdField(required=False)
+    # parse_message's longest kind has 66 characters; the bound keeps the query string short.
     reason = serializers.CharField(
-        max_length=300, required=False,
+        max_length=REASON_KIND_MAX_LENGTH, required=False,
         help_text="A reason kind: the reason up to its first ': ' (`invalid JSON` matches `invalid JSON: ...`).",
     )
     limit = serializers.IntegerField(min_value=1, max_value=REJECTIONS_MAX_LIMIT, default=50)

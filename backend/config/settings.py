@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from config.env import env_bool, env_float, env_int, env_list, env_rate, env_str
+from config.env import env_bool, env_float, env_int, env_list, env_networks, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BASE_DIR.parent
@@ -299,3 +299,18 @@ CACHES = {
 # Seconds those answers are reused; 0 turns the cache off.
 API_CACHE_SECONDS = env_int("API_CACHE_SECONDS", 2, minimum=0)
 # --- end of the cached heavy reads section --------------------------------------------
+
+# --- Metrics (docs/monitoring.md) -----------------------------------------------------
+# The web's request counts and latencies per view (django-prometheus) at /metrics,
+# answered only to clients in METRICS_ALLOWED_NETWORKS (the address as the throttles
+# see it, API_NUM_PROXIES included): anyone else gets a 403.
+INSTALLED_APPS += ["django_prometheus"]
+MIDDLEWARE = ["django_prometheus.middleware.PrometheusBeforeMiddleware", *MIDDLEWARE]
+# Before Axes, which must stay last (see the admin login section).
+MIDDLEWARE.insert(MIDDLEWARE.index("axes.middleware.AxesMiddleware"),
+                  "django_prometheus.middleware.PrometheusAfterMiddleware")
+METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+# The ingest's and the worker's own /metrics ports; 0 (the default) serves none.
+INGEST_METRICS_PORT = env_int("INGEST_METRICS_PORT", 0, minimum=0)
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0, minimum=0)
+# --- end of the metrics section -------------------------------------------------------
