@@ -77,3 +77,22 @@ class WorkerMetrics:
         server, thread = start_http_server(port, addr=addr, registry=self.registry)
         log.info("metrics at http://%s:%d/metrics", addr, server.server_port)
         return server, thread
+
+
+# The worker process's metrics once `install` has served them; passes record into it.
+_installed: WorkerMetrics | None = None
+
+
+def install(port: int, addr: str = "0.0.0.0") -> WorkerMetrics:
+    """Serve this process's worker metrics on `port` and make `record_pass` count into them."""
+    global _installed
+    metrics = WorkerMetrics()
+    metrics.serve(port, addr)
+    _installed = metrics
+    return metrics
+
+
+def record_pass(report) -> None:
+    """Count a finished pass if this process serves metrics (`install`); otherwise nothing."""
+    if _installed is not None:
+        _installed.pass_finished(report)

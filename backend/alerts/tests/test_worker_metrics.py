@@ -67,3 +67,16 @@ def test_serve_counts_the_fleet_by_status_at_each_scrape():
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_record_pass_counts_only_once_installed(monkeypatch):
+    from alerts import worker_metrics
+
+    monkeypatch.setattr(worker_metrics, "_installed", None)
+    worker_metrics.record_pass(PassReport(offline=5, online=0, high_temp=0, readings=0, seconds=0.01))  # a no-op
+    metrics = worker_metrics.install(0, addr="127.0.0.1")
+    worker_metrics.record_pass(PassReport(offline=1, online=2, high_temp=0, readings=3, seconds=0.01))
+    samples = exposition(metrics)
+    assert sample(samples, "telemetry_alerts_raised_total", type="OFFLINE") == 1
+    assert sample(samples, "telemetry_alerts_raised_total", type="ONLINE") == 2
