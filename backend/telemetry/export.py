@@ -4,10 +4,8 @@ Each chunk is its own short query, so an export of any length holds no cursor, n
 snapshot and no transaction open between chunks, and no single statement comes near
 the web's statement timeout (config/database.py). Memory stays at one chunk.
 """
-import csv
-import io
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 import orjson
 
@@ -57,36 +55,52 @@ def _number(value: float | None) -> str:
     return "" if value is None else repr(value)
 
 
+def _iso(ts: datetime) -> str:
+    """common.timefmt.iso_utc, without its conversion when the value is in UTC already (it is, from the database)."""
+    if ts.tzinfo is not UTC:
+        return iso_utc(ts)
+    return ts.isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+def _csv_field(text: str) -> str:
+    """A CSV field, quoted only when it must be (a valid device id never needs it)."""
+    if any(char in text for char in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 def csv_chunks(rows: Iterable[Row], chunk_rows: int = CHUNK_ROWS) -> Iterator[bytes]:
     """A header line `device_id,ts,temperature,humidity,battery`, then the rows, as UTF-8 chunks."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(FIELDS)
-    for count, (device_id, ts, temperature, humidity, battery) in enumerate(rows, start=1):
-        writer.writerow((device_id, iso_utc(ts), _number(temperature), _number(humidity), _number(battery)))
-        if count % chunk_rows == 0:
-            yield _drain(buffer)
-    yield _drain(buffer)
+    # Lines are joined by hand: csv.writer costs a third of the export's time, and only
+    # the device id could ever need quoting.
+    yield (",".join(FIELDS) + "\n").encode()
+    lines: list[str] = []
+    fields: dict[str, str] = {}
+    for device_id, ts, temperature, humidity, battery in rows:
+        field = fields.get(device_id)
+        if field is None:
+            field = fields[device_id] = _csv_field(device_id)
+            if len(fields) > 1024:
+                fields.clear()
+        lines.append(f"{field},{_iso(ts)},{_number(temperature)},{_number(humidity)},{_number(battery)}\n")
+        if len(lines) == chunk_rows:
+            yield "".join(lines).encode()
+            lines = []
+    if lines:
+        yield "".join(lines).encode()
 
 
 def ndjson_chunks(rows: Iterable[Row], chunk_rows: int = CHUNK_ROWS) -> Iterator[bytes]:
     """One JSON object a line, with the CSV's fields, as chunks."""
     lines: list[bytes] = []
     for device_id, ts, temperature, humidity, battery in rows:
-        lines.append(orjson.dumps({"device_id": device_id, "ts": iso_utc(ts), "temperature": temperature,
+        lines.append(orjson.dumps({"device_id": device_id, "ts": _iso(ts), "temperature": temperature,
                                    "humidity": humidity, "battery": battery}))
         if len(lines) == chunk_rows:
             yield b"\n".join(lines) + b"\n"
             lines = []
     if lines:
         yield b"\n".join(lines) + b"\n"
-
-
-def _drain(buffer: io.StringIO) -> bytes:
-    data = buffer.getvalue().encode("utf-8")
-    buffer.seek(0)
-    buffer.truncate()
-    return data
 
 
 def export_chunks(rows: Iterable[Row], export_format: str) -> Iterator[bytes]:
