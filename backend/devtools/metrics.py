@@ -22,3 +22,24 @@ def scrape(port: int, host: str = "127.0.0.1", path: str = "/metrics", timeout: 
 def sample(samples: dict, name: str, **labels: str) -> float:
     """One sample's value; 0.0 when the exposition does not have it (a labelled counter not yet moved)."""
     return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def wait_for_sample(port: int, name: str, expected: float, timeout: float = 15.0, **labels: str) -> dict:
+    """Scrape until sample `name{labels}` equals `expected`; fail with its last value if it never does."""
+    from devtools.waiting import wait_until
+
+    last: list[float] = []
+
+    def reached():
+        try:
+            samples = scrape(port)
+        except OSError:
+            return None
+        last.append(sample(samples, name, **labels))
+        return samples if last[-1] == expected else None
+
+    try:
+        return wait_until(reached, timeout=timeout, interval=0.1)
+    except AssertionError:
+        raise AssertionError(f"{name}{labels} is {last[-1] if last else 'unreachable'}, not {expected}, "
+                             f"after {timeout} s") from None

@@ -161,3 +161,19 @@ def test_serve_on_a_taken_port_fails_loudly():
         taken.listen()
         with pytest.raises(OSError):
             IngestMetrics().serve(taken.getsockname()[1], addr="127.0.0.1")
+
+
+def test_wait_for_sample_returns_once_the_value_is_reached_and_says_what_it_saw_otherwise():
+    from devtools.metrics import wait_for_sample
+
+    metrics = IngestMetrics()
+    server, _ = metrics.serve(0, addr="127.0.0.1")
+    try:
+        metrics.received(2)
+        samples = wait_for_sample(server.server_port, "telemetry_ingest_received_total", 2)
+        assert sample(samples, "telemetry_ingest_received_total") == 2
+        with pytest.raises(AssertionError, match="is 2.0, not 3"):
+            wait_for_sample(server.server_port, "telemetry_ingest_received_total", 3, timeout=0.3)
+    finally:
+        server.shutdown()
+        server.server_close()
