@@ -120,7 +120,8 @@ def test_a_million_row_export_stays_under_a_fixed_memory_bound(web, capsys):
     assert last[:2] == ["device-001", "2026-03-12T13:46:39.000Z"] if ROWS == 1_000_000 else last[0] == "device-001"
     growth_mb = (peak - baseline) / 2**20
     with capsys.disabled():
-        print(f"\nexport: {ROWS} rows in {seconds:.1f} s = {ROWS / seconds:,.0f} rows/s (worker CPU {cpu_seconds:.1f} s "
+        print(f"\nexport: {ROWS} rows in {seconds:.1f} s = {ROWS / seconds:,.0f} rows/s "
+              f"(worker CPU {cpu_seconds:.1f} s "
               f"= {ROWS / cpu_seconds:,.0f} rows per CPU second); worker RSS "
               f"{baseline / 2**20:.0f} MB before, peak {peak / 2**20:.0f} MB (+{growth_mb:.1f} MB) on "
               f"{connection.vendor}")

@@ -1,4 +1,4 @@
-"""monitoring/: the Prometheus config passes promtool, and the Grafana dashboard asks only for metrics the code exports."""
+"""monitoring/: the Prometheus config passes promtool; the Grafana dashboard asks only for metrics the code exports."""
 import json
 import re
 import shutil

@@ -37,7 +37,8 @@ def test_the_action_streams_the_selected_devices_readings_oldest_first(admin_cli
 
 def test_one_device_gets_its_own_file_name(admin_client):
     make_readings(make_device("device-001"), 1, start=START)
-    assert export(admin_client, "device-001")["Content-Disposition"] == 'attachment; filename="telemetry-device-001.csv"'
+    disposition = export(admin_client, "device-001")["Content-Disposition"]
+    assert disposition == 'attachment; filename="telemetry-device-001.csv"'
 
 
 def test_a_user_without_the_admin_cannot_run_it(client, django_user_model):
