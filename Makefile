@@ -7,7 +7,7 @@ PY := $(abspath $(VENV))/bin/python
 MQTT_PORT ?= 1883
 
 .DEFAULT_GOAL := help
-.PHONY: help deps venv mosquitto docker-compose postgres redis test-deps run test test-backend test-faults test-postgres migrate clean
+.PHONY: help deps venv mosquitto docker-compose postgres redis prometheus test-deps run test test-backend test-faults test-postgres migrate clean
 .PHONY: frontend-deps test-frontend test-browser frontend-build bench bench-quick api-types check-api-types
 
 help:
@@ -51,9 +51,14 @@ run: deps migrate frontend-build
 	@echo
 	MQTT_PORT=$(MQTT_PORT) $(VENV)/bin/honcho --procfile Procfile start
 
+# Debian's prometheus: the tests run its promtool on monitoring/ (docs/monitoring.md).
+prometheus:
+	@scripts/apt-install promtool prometheus
+
 # What the backend's tests start or call: a broker, PostgreSQL (replicas, the PostgreSQL
-# suite), redis-server (the REDIS_URL cache) and docker-compose (config -q of the compose file).
-test-deps: deps docker-compose redis postgres
+# suite), redis-server (the REDIS_URL cache), docker-compose (config -q of the compose file)
+# and promtool (the monitoring config).
+test-deps: deps docker-compose redis postgres prometheus
 
 test: test-deps test-backend test-frontend check-api-types test-browser
 

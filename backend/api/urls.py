@@ -1,13 +1,15 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from api import views
+from api import export_views, views
 
 urlpatterns = [
     path("health/", views.HealthView.as_view(), name="health"),
     path("devices/", views.DeviceListView.as_view(), name="device-list"),
     path("devices/<str:device_id>/", views.DeviceDetailView.as_view(), name="device-detail"),
     path("telemetry/", views.TelemetryListView.as_view(), name="telemetry-list"),
+    path("telemetry/export/", export_views.TelemetryExportView.as_view(), name="telemetry-export"),
+    path("rejections/", export_views.RejectionListView.as_view(), name="rejection-list"),
     path("telemetry/series/", views.SeriesView.as_view(), name="telemetry-series"),
     path("stats/fleet/", views.FleetStatsView.as_view(), name="stats-fleet"),
     path("config/", views.ConfigView.as_view(), name="config"),

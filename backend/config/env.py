@@ -1,4 +1,5 @@
 """Typed readers for settings taken from the environment; a bad value fails loudly."""
+import ipaddress
 import os
 import re
 
@@ -42,6 +43,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str, default: list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """The variable as comma-separated networks (`10.0.0.0/8`, `::1/128`, or a bare address)."""
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not a network like 10.0.0.0/8 or an address") from None
+    return networks
 
 
 def env_rate(name: str, default: str) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_float, env_int, env_list, env_rate, env_str
+from config.env import env_bool, env_float, env_int, env_list, env_networks, env_rate, env_str
 from config.replica import replica_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -345,3 +345,18 @@ NOTIFY_RETRY_HOURS = env_float("NOTIFY_RETRY_HOURS", 24.0, minimum=0)
 # The worker deletes delivered and failed deliveries older than this; 0 keeps them.
 NOTIFY_LOG_RETENTION_DAYS = env_int("NOTIFY_LOG_RETENTION_DAYS", 30, minimum=0)
 # --- end of the notifications section --------------------------------------------------
+
+# --- Metrics (docs/monitoring.md) -----------------------------------------------------
+# The web's request counts and latencies per view (django-prometheus) at /metrics,
+# answered only to clients in METRICS_ALLOWED_NETWORKS (the address as the throttles
+# see it, API_NUM_PROXIES included): anyone else gets a 403.
+INSTALLED_APPS += ["django_prometheus"]
+MIDDLEWARE = ["django_prometheus.middleware.PrometheusBeforeMiddleware", *MIDDLEWARE]
+# Before Axes, which must stay last (see the admin login section).
+MIDDLEWARE.insert(MIDDLEWARE.index("axes.middleware.AxesMiddleware"),
+                  "django_prometheus.middleware.PrometheusAfterMiddleware")
+METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+# The ingest's and the worker's own /metrics ports; 0 (the default) serves none.
+INGEST_METRICS_PORT = env_int("INGEST_METRICS_PORT", 0, minimum=0)
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0, minimum=0)
+# --- end of the metrics section -------------------------------------------------------

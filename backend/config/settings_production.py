@@ -57,8 +57,8 @@ SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 if not SECURE_SSL_REDIRECT:
     # Turned off on purpose: the proxy in front redirects HTTP to HTTPS itself.
     SILENCED_SYSTEM_CHECKS = ["security.W008"]
-# Load balancers probe the health endpoint over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^api/health/$"]
+# Load balancers probe the health endpoint, and Prometheus scrapes /metrics, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^api/health/$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)

@@ -41,6 +41,8 @@ EXPECTED_PATHS = {
     "/api/stats/fleet/",
     "/api/config/",
     "/api/alerts/",
+    "/api/telemetry/export/",
+    "/api/rejections/",
 }
 
 

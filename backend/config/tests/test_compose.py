@@ -75,8 +75,13 @@ def test_compose_refuses_to_render_without_each_secret(tmp_path, secrets, secret
 
 def published(service: dict) -> list[tuple[str, int, int]]:
     """(host address, host port, container port) of each port docker-compose publishes."""
-    return [(port.get("host_ip", "0.0.0.0"), int(port["published"]), int(port["target"]))
-            for port in service.get("ports", [])]
+    def parse(port) -> tuple[str, int, int]:
+        if isinstance(port, str):  # docker-compose 1.29 leaves "host_ip:published:target" as it is
+            host, published_port, target = port.rsplit(":", 2)
+            return host, int(published_port), int(target.split("/")[0])
+        return port.get("host_ip", "0.0.0.0"), int(port["published"]), int(port["target"])
+
+    return [parse(port) for port in service.get("ports", [])]
 
 
 def test_compose_publishes_the_web_and_the_device_listener_only(compose):
@@ -84,6 +89,8 @@ def test_compose_publishes_the_web_and_the_device_listener_only(compose):
     assert ports == {
         "web": [("0.0.0.0", 8000, 8000)],
         "mosquitto": [("0.0.0.0", PRODUCTION_DEVICE_PORT, PRODUCTION_DEVICE_PORT)],
+        # --profile monitoring: Grafana on loopback only.
+        "grafana": [("127.0.0.1", 3000, 3000)],
     }
 
 

@@ -72,7 +72,7 @@ def test_cookies_hsts_and_the_https_redirect_are_on_by_default(load):
     assert settings["DEBUG"] is False
     assert settings["SESSION_COOKIE_SECURE"] and settings["CSRF_COOKIE_SECURE"] and settings["SESSION_COOKIE_HTTPONLY"]
     assert settings["SECURE_SSL_REDIRECT"] and settings["SECURE_HSTS_SECONDS"] >= 31_536_000
-    assert settings["SECURE_REDIRECT_EXEMPT"] == [r"^api/health/$"]
+    assert settings["SECURE_REDIRECT_EXEMPT"] == [r"^api/health/$", r"^metrics$"]  # probes and Prometheus
     assert "SECURE_PROXY_SSL_HEADER" not in settings  # X-Forwarded-Proto is not trusted unless asked
     assert settings["CORS_ALLOWED_ORIGINS"] == [] and settings["CSRF_TRUSTED_ORIGINS"] == []
 

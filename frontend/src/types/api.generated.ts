@@ -31,6 +31,13 @@ export interface paths {
      */
     get: operations["health_retrieve"];
   };
+  "/api/rejections/": {
+    /**
+     * The latest stored rejected messages, newest first
+     * @description Only a sample of the rejections is stored (docs/reliability.md, "Rejected messages").
+     */
+    get: operations["rejections_list"];
+  };
   "/api/stats/avg/": {
     /** A device's averages over a window */
     get: operations["stats_avg_retrieve"];
@@ -45,6 +52,13 @@ export interface paths {
   "/api/telemetry/": {
     /** A device's readings, newest first */
     get: operations["telemetry_list"];
+  };
+  "/api/telemetry/export/": {
+    /**
+     * Readings oldest first as a CSV or NDJSON download
+     * @description The rows `/api/telemetry/` gives for the same `deviceId`, `since` and `until`, without a limit, oldest first, streamed. CSV starts with the header `device_id,ts,temperature,humidity,battery`; NDJSON has one object with those fields a line. Staff may leave out `deviceId` to export every device, device by device.
+     */
+    get: operations["telemetry_export_retrieve"];
   };
   "/api/telemetry/series/": {
     /**
@@ -160,6 +174,16 @@ export interface components {
       /** Format: date-time */
       offline_since: string;
     };
+    Rejection: {
+      /** Format: date-time */
+      received_at: string;
+      topic: string;
+      /** @description The device id in the topic; null when it has none. */
+      device_id: string | null;
+      reason: string;
+      /** @description The stored payload's first 1,000 characters. */
+      payload: string;
+    };
     Series: {
       device_id: string;
       window: string;
@@ -254,6 +278,12 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description On PostgreSQL: the query ran past the web's statement timeout (WEB_STATEMENT_TIMEOUT_SECONDS) and was cancelled. */
+      503: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /**
@@ -318,6 +348,12 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description On PostgreSQL: the query ran past the web's statement timeout (WEB_STATEMENT_TIMEOUT_SECONDS) and was cancelled. */
+      503: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /** One device */
@@ -352,6 +388,12 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description On PostgreSQL: the query ran past the web's statement timeout (WEB_STATEMENT_TIMEOUT_SECONDS) and was cancelled. */
+      503: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /**
@@ -381,6 +423,51 @@ export interface operations {
       503: {
         content: {
           "application/json": components["schemas"]["Health"];
+        };
+      };
+    };
+  };
+  /**
+   * The latest stored rejected messages, newest first
+   * @description Only a sample of the rejections is stored (docs/reliability.md, "Rejected messages").
+   */
+  rejections_list: {
+    parameters: {
+      query?: {
+        deviceId?: string;
+        limit?: number;
+        /** @description A reason kind: the reason up to its first ': ' (`invalid JSON` matches `invalid JSON: ...`). */
+        reason?: string;
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["Rejection"][];
+        };
+      };
+      /** @description A query parameter is missing or invalid. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests from this client; the Retry-After header says when to try again. */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description On PostgreSQL: the query ran past the web's statement timeout (WEB_STATEMENT_TIMEOUT_SECONDS) and was cancelled. */
+      503: {
+        content: {
+          "application/json": components["schemas"]["Error"];
         };
       };
     };
@@ -424,6 +511,12 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description On PostgreSQL: the query ran past the web's statement timeout (WEB_STATEMENT_TIMEOUT_SECONDS) and was cancelled. */
+      503: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /**
@@ -457,6 +550,12 @@ export interface operations {
       };
       /** @description Too many requests from this client; the Retry-After header says when to try again. */
       429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description On PostgreSQL: the query ran past the web's statement timeout (WEB_STATEMENT_TIMEOUT_SECONDS) and was cancelled. */
+      503: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -505,6 +604,72 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description On PostgreSQL: the query ran past the web's statement timeout (WEB_STATEMENT_TIMEOUT_SECONDS) and was cancelled. */
+      503: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Readings oldest first as a CSV or NDJSON download
+   * @description The rows `/api/telemetry/` gives for the same `deviceId`, `since` and `until`, without a limit, oldest first, streamed. CSV starts with the header `device_id,ts,temperature,humidity,battery`; NDJSON has one object with those fields a line. Staff may leave out `deviceId` to export every device, device by device.
+   */
+  telemetry_export_retrieve: {
+    parameters: {
+      query?: {
+        /** @description Required unless the caller is staff (the whole fleet). */
+        deviceId?: string;
+        /**
+         * @description * `csv` - csv
+         * * `ndjson` - ndjson
+         */
+        format?: "csv" | "ndjson";
+        /** @description ISO 8601 (UTC when no zone is given) or epoch milliseconds; inclusive. */
+        since?: string;
+        /** @description ISO 8601 (UTC when no zone is given) or epoch milliseconds; inclusive. */
+        until?: string;
+      };
+    };
+    responses: {
+      /** @description CSV, as an attachment. */
+      200: {
+        content: {
+          "text/csv; charset=utf-8": string;
+          "application/x-ndjson": string;
+        };
+      };
+      /** @description A query parameter is missing or invalid. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The device is unknown. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests from this client; the Retry-After header says when to try again. */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description On PostgreSQL: the query ran past the web's statement timeout (WEB_STATEMENT_TIMEOUT_SECONDS) and was cancelled. */
+      503: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /**
@@ -546,6 +711,12 @@ export interface operations {
       };
       /** @description Too many requests from this client; the Retry-After header says when to try again. */
       429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description On PostgreSQL: the query ran past the web's statement timeout (WEB_STATEMENT_TIMEOUT_SECONDS) and was cancelled. */
+      503: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
