@@ -4,6 +4,7 @@ import logging
 from background_task import background
 from django.db import DatabaseError, connection
 
+from alerts import worker_metrics
 from alerts.services import alerts_evaluate
 from common.outages import OutageLog
 from health.models import Heartbeat
@@ -49,6 +50,7 @@ def run_evaluation_pass() -> bool:
         _beat("failing", {"error": str(error)[:300]})
         return False
     _pass_outage.success()
+    worker_metrics.record_pass(report)
     _beat("running", {
         "pass_ms": round(report.seconds * 1000, 1),
         "readings": report.readings,

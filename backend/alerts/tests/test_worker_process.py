@@ -203,3 +203,25 @@ def test_two_workers_at_once_raise_every_alert_exactly_once(publisher, start_wor
         assert history(device_id) == ["HIGH_TEMP", "HIGH_TEMP", "OFFLINE", "ONLINE"]
     wait_until(lambda: Task.objects.filter(task_name=TASK_NAME).count() == 1, timeout=12,
                message="the duplicate schedule was not repaired")
+
+
+def test_the_worker_serves_its_metrics_and_counts_the_alerts_it_raises(publisher, start_worker):
+    from devtools.broker import free_port
+    from devtools.metrics import sample, scrape, wait_for_sample
+
+    port = free_port()
+    start_worker(WORKER_METRICS_PORT=str(port))
+    before = wait_until(lambda: _scrape_or_none(scrape, port), timeout=10)
+    send(publisher, "metrics-hot", 25.0, 35.0, 36.0, 20.0, 37.0)
+    wait_for_alerts(2, device_id="metrics-hot", alert_type="HIGH_TEMP")
+    after = wait_for_sample(port, "telemetry_alerts_raised_total",
+                            sample(before, "telemetry_alerts_raised_total", type="HIGH_TEMP") + 2, type="HIGH_TEMP")
+    assert sample(after, "telemetry_alerts_pass_seconds_count") > sample(before, "telemetry_alerts_pass_seconds_count")
+    assert sample(after, "telemetry_devices", status="ONLINE") >= 1
+
+
+def _scrape_or_none(scrape, port):
+    try:
+        return scrape(port)
+    except OSError:
+        return None

@@ -16,10 +16,12 @@ from datetime import timedelta
 from background_task.management.commands import process_tasks
 from background_task.models import Task
 from background_task.tasks import autodiscover, tasks
+from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
+from alerts import worker_metrics
 from alerts.schedule import alert_task_ensure_scheduled
 from common.outages import OutageLog
 from health.models import Heartbeat
@@ -56,6 +58,8 @@ class Command(process_tasks.Command):
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self._on_signal)
         autodiscover()
+        if settings.WORKER_METRICS_PORT:
+            worker_metrics.install(settings.WORKER_METRICS_PORT)
         # Deliveries go out from a thread of their own, so a slow receiver never delays a pass.
         notifications = NotificationThread().start()
         started = time.monotonic()
