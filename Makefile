@@ -7,11 +7,12 @@ PY := $(abspath $(VENV))/bin/python
 MQTT_PORT ?= 1883
 
 .DEFAULT_GOAL := help
-.PHONY: help deps venv mosquitto docker-compose postgres redis test-deps run test test-backend test-faults test-postgres migrate clean
+.PHONY: help deps venv mosquitto docker-compose postgres redis supervisor test-deps run run-postgres test test-backend test-faults test-postgres migrate clean
 .PHONY: frontend-deps test-frontend test-browser frontend-build bench bench-quick api-types check-api-types
 
 help:
 	@echo "make run          broker, web, ingest, worker and a simulated fleet on http://localhost:8000/"
+	@echo "make run-postgres the production topology: PostgreSQL, gunicorn, two ingests, two workers, supervised"
 	@echo "make test         install what is missing and run every test"
 	@echo "make test-postgres  the backend suite on PostgreSQL (a private cluster unless DATABASE_URL names one)"
 	@echo "make bench-quick  a two-minute benchmark (make bench: the full one)"
@@ -32,6 +33,10 @@ mosquitto:
 postgres:
 	@scripts/apt-install pg_createcluster postgresql
 
+# Debian's supervisor restarts the programs of make run-postgres (deploy/supervisord.conf).
+supervisor:
+	@scripts/apt-install supervisord supervisor
+
 # Debian's docker-compose renders docker-compose.yml in the tests (config -q); no daemon needed.
 docker-compose:
 	@scripts/apt-install docker-compose docker-compose
@@ -51,9 +56,15 @@ run: deps migrate frontend-build
 	@echo
 	MQTT_PORT=$(MQTT_PORT) $(VENV)/bin/honcho --procfile Procfile start
 
+# The topology of production on this machine, on PostgreSQL (.data/postgres, kept between
+# runs, unless DATABASE_URL names a server): scripts/run-postgres.
+run-postgres: deps postgres supervisor frontend-build
+	scripts/run-postgres
+
 # What the backend's tests start or call: a broker, PostgreSQL (replicas, the PostgreSQL
-# suite), redis-server (the REDIS_URL cache) and docker-compose (config -q of the compose file).
-test-deps: deps docker-compose redis postgres
+# suite, scripts/run-postgres), redis-server (the REDIS_URL cache), docker-compose (config -q of
+# the compose file) and supervisor (scripts/run-postgres).
+test-deps: deps docker-compose redis postgres supervisor
 
 test: test-deps test-backend test-frontend check-api-types test-browser
 
