@@ -8,7 +8,7 @@ MQTT_PORT ?= 1883
 
 .DEFAULT_GOAL := help
 .PHONY: help deps venv mosquitto docker-compose postgres redis supervisor test-deps run run-postgres test test-backend test-faults test-postgres migrate clean
-.PHONY: frontend-deps test-frontend test-browser frontend-build bench bench-quick api-types check-api-types
+.PHONY: frontend-deps test-frontend test-browser frontend-build bench bench-quick bench-scale-out api-types check-api-types
 
 help:
 	@echo "make run          broker, web, ingest, worker and a simulated fleet on http://localhost:8000/"
@@ -125,6 +125,11 @@ bench: deps
 
 bench-quick: deps
 	$(PY) bench/run.py --quick
+
+# Scale-out on PostgreSQL (bench/scale_out.py): 1, 2 and 3 ingest members draining one backlog,
+# on a private cluster unless DATABASE_URL names a server.
+bench-scale-out: deps postgres
+	scripts/with-postgres $(PY) bench/scale_out.py
 
 clean:
 	rm -rf $(VENV) backend/db.sqlite3* backend/test_db.sqlite3* .data
