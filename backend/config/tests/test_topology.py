@@ -3,7 +3,8 @@
 The whole topology runs under supervisord: readings published through its broker are
 stored once each and served by its gunicorn; an ingest member and a worker killed with
 SIGKILL are restarted, the member under its client id; Ctrl-C stops every process,
-the database server too, each program exiting 0 within its 10 s.
+the database server too, each program exiting 0 within its 10 s. Started again, it finds
+its cluster, its readings and its secret key where it left them.
 """
 import json
 import os
@@ -49,10 +50,10 @@ class Topology:
                     "WEB_PORT": str(self.web_port), "GUNICORN_WORKERS": "2", "SIMULATOR_DEVICES": "2",
                     "MQTT_CLIENT_ID": "telemetry-ingest"}
         self.script = ManagedProcess([str(SCRIPT)], log_file=data_dir / "run-postgres.log", env=self.env, cwd=REPO_DIR)
-        self.script._offset = 0
         self.cluster: tuple[str, str] | None = None
 
     def start(self) -> "Topology":
+        self.script._offset = self.script.log_file.stat().st_size if self.script.log_file.exists() else 0
         with open(self.script.log_file, "ab") as log:
             self.script.process = subprocess.Popen([str(SCRIPT)], cwd=REPO_DIR, env=self.script.env, stdout=log,
                                                    stderr=subprocess.STDOUT, start_new_session=True)
@@ -99,6 +100,23 @@ class Topology:
     def interrupt(self) -> None:
         """Ctrl-C: SIGINT to the script's process group."""
         os.killpg(self.script.process.pid, signal.SIGINT)
+
+    def stop(self) -> None:
+        """Ctrl-C, and the script's exit code 0."""
+        self.interrupt()
+        assert self.script.process.wait(timeout=60) == 0, self.script.output()[-3000:]
+
+    def api(self, path: str, **params) -> requests.Response:
+        return requests.get(f"http://127.0.0.1:{self.web_port}{path}", params=params, timeout=20)
+
+    def serving(self) -> bool:
+        """Every program RUNNING and the API answering /api/health/ with 200."""
+        if not self.all_running():
+            return False
+        try:
+            return self.api("/api/health/").status_code == 200
+        except requests.ConnectionError:
+            return False
 
     def close(self) -> None:
         if self.script.running:
@@ -190,19 +208,36 @@ def test_the_supervised_topology_stores_each_reading_once_through_kills_and_stop
                message=f"stored {stored(topology.database_url)} of {len(readings)}")
     assert stored(topology.database_url) == {"total": len(readings), "distinct": len(readings)}
     for device in DEVICES:
-        answer = requests.get(f"http://127.0.0.1:{topology.web_port}/api/telemetry/",
-                              params={"deviceId": device, "limit": 1000}, timeout=20)
+        answer = topology.api("/api/telemetry/", deviceId=device, limit=1000)
         assert answer.status_code == 200, answer.text
         assert len(answer.json()) == READINGS_PER_DEVICE
-    health = requests.get(f"http://127.0.0.1:{topology.web_port}/api/health/", timeout=20).json()
+    health = topology.api("/api/health/").json()
     assert health["database"] == "connected" and health["worker"] == "running", health
 
     everything = started | topology.processes()
-    topology.interrupt()
-    assert topology.script.process.wait(timeout=60) == 0, topology.script.output()[-3000:]
+    topology.stop()
     output = topology.script.output()
     for program in PROGRAMS:
         assert f"stopped: {program} (exit status 0)" in output, output[-3000:]
     left = [process for process in everything if alive(process)]
     assert left == [], [process.cmdline() for process in left]
     assert not (topology.data_dir / "postgres" / "postmaster.pid").exists()
+
+
+def test_the_database_and_the_secret_key_survive_a_restart_of_the_command(topology):
+    topology.start()
+    wait_until(topology.serving, timeout=90, interval=0.5, message=topology.script.output()[-3000:])
+    publish_readings(topology.mqtt_port, [{"deviceId": DEVICES[0], "ts": 1_700_000_000_000 + i, "temperature": 21}
+                                          for i in range(10)])
+    wait_until(lambda: stored(topology.database_url)["total"] == 10, timeout=30, interval=0.2)
+    secret = topology.data_dir / "django-secret-key"
+    key = secret.read_text()
+    assert secret.stat().st_mode & 0o777 == 0o600 and len(key.strip()) >= 50
+    topology.stop()
+
+    topology.start()
+    assert "Created PostgreSQL cluster" not in topology.script.output()
+    wait_until(topology.serving, timeout=90, interval=0.5, message=topology.script.output()[-3000:])
+    assert len(topology.api("/api/telemetry/", deviceId=DEVICES[0], limit=100).json()) == 10
+    assert secret.read_text() == key
+    topology.stop()
