@@ -163,6 +163,14 @@ def stored(database_url: str) -> dict[str, int]:
     return {"total": total, "distinct": distinct}
 
 
+def wait_for(condition, *, timeout: float, describe):
+    """wait_until, failing with `describe()` as it is when the time is up."""
+    try:
+        return wait_until(condition, timeout=timeout, interval=0.2)
+    except AssertionError:
+        raise AssertionError(describe()) from None
+
+
 def alive(process: psutil.Process) -> bool:
     try:
         return process.status() != psutil.STATUS_ZOMBIE
@@ -176,8 +184,8 @@ def connects_as(log: str, client_id: str) -> int:
 
 def test_the_supervised_topology_stores_each_reading_once_through_kills_and_stops_on_ctrl_c(topology):
     topology.start()
-    first = wait_until(topology.all_running, timeout=90, interval=0.5,
-                       message=f"not every program RUNNING: {topology.status()}\n{topology.script.output()[-3000:]}")
+    first = wait_for(topology.all_running, timeout=90,
+                     describe=lambda: f"not every program RUNNING: {topology.status()}\n{topology.script.output()[-3000:]}")
     wait_until(lambda: all("subscribed to $share/ingest/devices/+/telemetry" in topology.log(f"ingest-{n}")
                            for n in (0, 1)), timeout=60, interval=0.2)
     assert connects_as(topology.log("ingest-0"), "telemetry-ingest-0") == 1
@@ -194,18 +202,18 @@ def test_the_supervised_topology_stores_each_reading_once_through_kills_and_stop
     os.kill(first["worker-0"], signal.SIGKILL)
     publish_readings(topology.mqtt_port, readings[half:])
 
-    restarted = wait_until(
+    restarted = wait_for(
         lambda: (pids := topology.all_running()) and pids["ingest-0"] != first["ingest-0"]
         and pids["worker-0"] != first["worker-0"] and pids,
-        timeout=60, interval=0.5, message=f"not restarted: {topology.status()}")
+        timeout=60, describe=lambda: f"not restarted: {topology.status()}")
     assert {name: pid for name, pid in restarted.items() if name not in ("ingest-0", "worker-0")} == {
         name: pid for name, pid in first.items() if name not in ("ingest-0", "worker-0")}
     wait_until(lambda: connects_as(topology.log("ingest-0"), "telemetry-ingest-0") == 2, timeout=60, interval=0.2)
     assert "telemetry-ingest-1" not in topology.log("ingest-0")
     assert "exited: ingest-0 (terminated by SIGKILL; not expected)" in topology.script.output()
 
-    wait_until(lambda: stored(topology.database_url)["total"] >= len(readings), timeout=60, interval=0.5,
-               message=f"stored {stored(topology.database_url)} of {len(readings)}")
+    wait_for(lambda: stored(topology.database_url)["total"] >= len(readings), timeout=60,
+             describe=lambda: f"stored {stored(topology.database_url)} of {len(readings)}")
     assert stored(topology.database_url) == {"total": len(readings), "distinct": len(readings)}
     for device in DEVICES:
         answer = topology.api("/api/telemetry/", deviceId=device, limit=1000)
@@ -226,7 +234,7 @@ def test_the_supervised_topology_stores_each_reading_once_through_kills_and_stop
 
 def test_the_database_and_the_secret_key_survive_a_restart_of_the_command(topology):
     topology.start()
-    wait_until(topology.serving, timeout=90, interval=0.5, message=topology.script.output()[-3000:])
+    wait_for(topology.serving, timeout=90, describe=lambda: topology.script.output()[-3000:])
     publish_readings(topology.mqtt_port, [{"deviceId": DEVICES[0], "ts": 1_700_000_000_000 + i, "temperature": 21}
                                           for i in range(10)])
     wait_until(lambda: stored(topology.database_url)["total"] == 10, timeout=30, interval=0.2)
@@ -237,7 +245,7 @@ def test_the_database_and_the_secret_key_survive_a_restart_of_the_command(topolo
 
     topology.start()
     assert "Created PostgreSQL cluster" not in topology.script.output()
-    wait_until(topology.serving, timeout=90, interval=0.5, message=topology.script.output()[-3000:])
+    wait_for(topology.serving, timeout=90, describe=lambda: topology.script.output()[-3000:])
     assert len(topology.api("/api/telemetry/", deviceId=DEVICES[0], limit=100).json()) == 10
     assert secret.read_text() == key
     topology.stop()
