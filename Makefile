@@ -7,11 +7,12 @@ PY := $(abspath $(VENV))/bin/python
 MQTT_PORT ?= 1883
 
 .DEFAULT_GOAL := help
-.PHONY: help deps venv mosquitto docker-compose postgres redis prometheus test-deps run test test-backend test-faults test-postgres migrate clean
-.PHONY: frontend-deps test-frontend test-browser frontend-build bench bench-quick api-types check-api-types
+.PHONY: help deps venv mosquitto docker-compose postgres redis prometheus supervisor test-deps run run-postgres test test-backend test-faults test-postgres migrate clean
+.PHONY: frontend-deps test-frontend test-browser frontend-build bench bench-quick bench-scale-out api-types check-api-types
 
 help:
 	@echo "make run          broker, web, ingest, worker and a simulated fleet on http://localhost:8000/"
+	@echo "make run-postgres the production topology: PostgreSQL, gunicorn, two ingests, two workers, supervised"
 	@echo "make test         install what is missing and run every test"
 	@echo "make test-postgres  the backend suite on PostgreSQL (a private cluster unless DATABASE_URL names one)"
 	@echo "make bench-quick  a two-minute benchmark (make bench: the full one)"
@@ -31,6 +32,10 @@ mosquitto:
 
 postgres:
 	@scripts/apt-install pg_createcluster postgresql
+
+# Debian's supervisor restarts the programs of make run-postgres (deploy/supervisord.conf).
+supervisor:
+	@scripts/apt-install supervisord supervisor
 
 # Debian's docker-compose renders docker-compose.yml in the tests (config -q); no daemon needed.
 docker-compose:
@@ -55,10 +60,15 @@ run: deps migrate frontend-build
 prometheus:
 	@scripts/apt-install promtool prometheus
 
+# The topology of production on this machine, on PostgreSQL (.data/postgres, kept between
+# runs, unless DATABASE_URL names a server): scripts/run-postgres.
+run-postgres: deps postgres supervisor frontend-build
+	scripts/run-postgres
+
 # What the backend's tests start or call: a broker, PostgreSQL (replicas, the PostgreSQL
-# suite), redis-server (the REDIS_URL cache), docker-compose (config -q of the compose file)
-# and promtool (the monitoring config).
-test-deps: deps docker-compose redis postgres prometheus
+# suite, scripts/run-postgres), redis-server (the REDIS_URL cache), docker-compose (config -q of
+# the compose file), promtool (the monitoring config) and supervisor (scripts/run-postgres).
+test-deps: deps docker-compose redis postgres prometheus supervisor
 
 test: test-deps test-backend test-frontend check-api-types test-browser
 
@@ -119,6 +129,11 @@ bench: deps
 
 bench-quick: deps
 	$(PY) bench/run.py --quick
+
+# Scale-out on PostgreSQL (bench/scale_out.py): 1, 2 and 3 ingest members draining one backlog,
+# on a private cluster unless DATABASE_URL names a server.
+bench-scale-out: deps postgres
+	scripts/with-postgres $(PY) bench/scale_out.py
 
 clean:
 	rm -rf $(VENV) backend/db.sqlite3* backend/test_db.sqlite3* .data

@@ -1,9 +1,9 @@
-"""docker-compose.yml: required secrets, what it publishes, and its broker and simulator run for real.
+"""docker-compose.yml: required secrets, what it publishes, its topology, and its broker and simulator run for real.
 
 The file is rendered by Debian's docker-compose (`make test` installs it); the broker
 part is then run here with the shipped files: the accounts script, production.conf
 on free ports, the ingest with the compose environment, the simulator with its
-compose command.
+compose command, the broker's and the web's healthchecks.
 """
 import shlex
 import shutil
@@ -22,13 +22,18 @@ from devtools.broker import (
     PRODUCTION_INGEST_PORT,
     REPO_DIR,
     ProductionBroker,
+    free_port,
     mosquitto_binary,
 )
 from devtools.processes import ManagedProcess
+from devtools.pytest_plugin import database_url
 from devtools.waiting import wait_until
 
 COMPOSE_FILE = REPO_DIR / "docker-compose.yml"
 SECRETS = ("DJANGO_SECRET_KEY", "MQTT_PASSWORD", "SIMULATOR_MQTT_PASSWORD", "POSTGRES_PASSWORD")
+INGESTS = {"ingest": "0", "ingest-1": "1"}
+WORKERS = ("worker", "worker-1")
+BACKEND_SERVICES = ("web", *INGESTS, *WORKERS)
 
 
 def docker_compose(tmp_path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -103,8 +108,94 @@ def test_the_compose_broker_runs_the_production_config_with_the_limits_of_mosqui
     assert mounts[f"{CONTAINER_LIMITS_DIR}/mosquitto.conf"] == str(REPO_DIR / "mosquitto.conf")
     assert CONTAINER_PASSWD_DIR.rstrip("/") in mounts
     assert f"include_dir {CONTAINER_LIMITS_DIR}" in PRODUCTION_CONFIG.read_text().splitlines()
-    for name in ("ingest", "web", "worker", "migrate"):
+    for name in (*BACKEND_SERVICES, "migrate"):
         assert compose["services"][name]["environment"]["MQTT_PORT"] == str(PRODUCTION_INGEST_PORT)
+
+
+def test_compose_runs_postgres_by_default_and_points_every_backend_service_at_it(compose, secrets):
+    postgres = compose["services"]["postgres"]
+    assert "profiles" not in postgres
+    assert postgres["environment"]["POSTGRES_PASSWORD"] == secrets["POSTGRES_PASSWORD"]
+    for name in (*BACKEND_SERVICES, "migrate"):
+        environment = compose["services"][name]["environment"]
+        assert environment["DATABASE_URL"] == "postgres://telemetry@postgres:5432/telemetry"
+        assert environment["PGPASSWORD"] == secrets["POSTGRES_PASSWORD"]
+
+
+def test_compose_uses_the_database_url_the_user_sets(tmp_path, secrets):
+    rendered = docker_compose(tmp_path, "config", env={**secrets, "DATABASE_URL": "sqlite:////data/db.sqlite3"})
+    assert rendered.returncode == 0, rendered.stderr
+    services = yaml.safe_load(rendered.stdout)["services"]
+    assert {services[name]["environment"]["DATABASE_URL"] for name in (*BACKEND_SERVICES, "migrate")} == {
+        "sqlite:////data/db.sqlite3"}
+
+
+def test_compose_starts_each_backend_service_after_healthy_servers_and_a_finished_migrate(compose):
+    services = compose["services"]
+    assert services["postgres"]["healthcheck"]["test"] == ["CMD", "pg_isready", "-U", "telemetry", "-d", "telemetry"]
+    assert services["mosquitto"]["healthcheck"]["test"][1] == "mosquitto_sub"
+    assert services["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    for name in BACKEND_SERVICES:
+        assert services[name]["depends_on"] == {
+            "postgres": {"condition": "service_healthy"},
+            "mosquitto": {"condition": "service_healthy"},
+            "migrate": {"condition": "service_completed_successfully"},
+        }, name
+
+
+def test_compose_runs_two_ingest_members_of_one_shared_group_with_fixed_ids_and_two_workers(compose):
+    services = compose["services"]
+    for name, member_id in INGESTS.items():
+        assert services[name]["command"] == ["python", "manage.py", "ingest", "--shared-group", "ingest"]
+        assert services[name]["environment"]["INGEST_MEMBER_ID"] == member_id
+    for name in WORKERS:
+        assert services[name]["command"] == ["python", "manage.py", "process_tasks", "--duration=0", "--sleep=1"]
+    # Within 10 s of SIGTERM each exits (docs/contract.md); compose waits longer before SIGKILL.
+    for name in (*INGESTS, *WORKERS):
+        assert services[name]["stop_grace_period"] == "15s"
+
+
+def healthcheck(compose: dict, service: str) -> list[str]:
+    """The command of a service's healthcheck (CMD form)."""
+    test = compose["services"][service]["healthcheck"]["test"]
+    assert test[0] == "CMD"
+    return test[1:]
+
+
+def test_the_compose_broker_healthcheck_passes_on_the_production_broker_and_fails_with_a_wrong_password(
+    tmp_path, compose, secrets
+):
+    command = healthcheck(compose, "mosquitto")
+    command[command.index("-p") + 1] = None
+    with ProductionBroker(tmp_path / "broker", devices={"device-1": "pw"}, ingest={"telemetry-ingest": secrets["MQTT_PASSWORD"]}) as broker:
+        command[command.index(None)] = str(broker.ingest_port)
+        command[0] = mosquitto_binary("mosquitto_sub")
+        assert subprocess.run(command, capture_output=True, timeout=30).returncode == 0
+        command[command.index("-P") + 1] = "wrong"
+        assert subprocess.run(command, capture_output=True, timeout=30).returncode != 0
+    assert subprocess.run(command, capture_output=True, timeout=30).returncode != 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_compose_web_healthcheck_passes_on_gunicorn_and_fails_without_it(tmp_path, compose):
+    from django.db import connection
+
+    command = healthcheck(compose, "web")
+    assert command[:2] == ["python", "-c"] and "'http://127.0.0.1:8000/api/health/'" in command[2]
+    port = free_port()
+    probe = [sys.executable, "-c", command[2].replace("127.0.0.1:8000", f"127.0.0.1:{port}")]
+    assert subprocess.run(probe, capture_output=True, timeout=30).returncode != 0
+    web = ManagedProcess(
+        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"],
+        log_file=tmp_path / "gunicorn.log",
+        env={**compose["services"]["web"]["environment"], "DATABASE_URL": database_url(connection.settings_dict),
+             "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "1"},
+    ).start()
+    try:
+        wait_until(lambda: subprocess.run(probe, capture_output=True, timeout=30).returncode == 0, timeout=30,
+                   interval=0.2, message=f"the healthcheck never passed:\n{web.output()[-3000:]}")
+    finally:
+        assert web.terminate() == 0
 
 
 def compose_simulator_arguments(compose: dict) -> list[str]:
