@@ -18,9 +18,9 @@ from alerts import rules
 from alerts.alert_log import log_alerts
 from alerts.high_temp import high_temp_evaluate
 from alerts.lifecycle import alert_new, alerts_clear
-from alerts.models import Alert, DeviceAlertState
+from alerts.models import Alert, AlertRule, DeviceAlertState
 from alerts.state_rows import ensure_states
-from alerts.thresholds import DEFAULT, DEVICE, DEVICE_TYPE, RuleBook, rule_book_load
+from alerts.thresholds import DEFAULT, DEVICE, DEVICE_TYPE, FIELDS, RuleBook, rule_book_load
 from devices.models import Device
 
 DEVICES_PER_STATEMENT = 1000
@@ -222,3 +222,28 @@ def _repeat(step) -> int:
         if done.examined < DEVICES_PER_STATEMENT:
             break
     return alerts
+
+
+def alert_acknowledge(*, alert_id: int, user) -> bool:
+    """Record `user` as the acknowledger of this alert unless someone already is; False if there is no such alert.
+
+    A compare-and-set: the first acknowledgement stays, however many follow or race it.
+    """
+    Alert.objects.filter(pk=alert_id, acknowledged_at__isnull=True).update(
+        acknowledged_at=timezone.now(), acknowledged_by=user
+    )
+    return Alert.objects.filter(pk=alert_id).exists()
+
+
+def rule_put(*, values: dict, device_type: str | None = None, device_id: str | None = None) -> None:
+    """Replace the rule of a device type or of a device; a field left out or null inherits."""
+
+    scope = {"device_type": device_type} if device_id is None else {"device_id": device_id}
+    AlertRule.objects.update_or_create(**scope, defaults={name: values.get(name) for name in FIELDS})
+
+
+def rule_delete(*, device_type: str | None = None, device_id: str | None = None) -> None:
+    """Remove the rule of a device type or of a device (everything inherits again)."""
+
+    scope = {"device_type": device_type} if device_id is None else {"device_id": device_id}
+    AlertRule.objects.filter(**scope).delete()
