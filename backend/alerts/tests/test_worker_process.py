@@ -122,8 +122,13 @@ def test_a_silent_device_goes_offline_once_then_online_once_when_it_sends_again(
     assert worker.terminate() == 0
     body = client.get("/api/alerts/", {"deviceId": "quiet-0", "alert_type": "ONLINE"}).json()
     assert body == [{"id": online.id, "device_id": "quiet-0", "alert_type": "ONLINE",
-                     "ts": iso_utc(online.ts), "payload": online.payload}]
+                     "ts": iso_utc(online.ts), "payload": online.payload, "severity": "info", "status": "CLEARED",
+                     "cleared_at": iso_utc(online.ts), "acknowledged_at": None, "acknowledged_by": None}]
     assert [a["alert_type"] for a in client.get("/api/alerts/", {"deviceId": "quiet-1"}).json()] == ["OFFLINE"]
+    # Coming back cleared quiet-0's OFFLINE; the others, still silent, stay ACTIVE.
+    active = client.get("/api/alerts/", {"status": "active", "alert_type": "OFFLINE"}).json()
+    assert {a["device_id"] for a in active} >= set(devices) - {"quiet-0"}
+    assert offline.id not in {a["id"] for a in active}
     offline_only = client.get("/api/alerts/", {"alert_type": "offline"}).json()
     assert [a["id"] for a in offline_only] == [a.id for a in reversed(alerts(alert_type="OFFLINE"))]
     newest_two = client.get("/api/alerts/", {"limit": 2}).json()
