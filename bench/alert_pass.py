@@ -36,7 +36,8 @@ def main() -> None:
     from telemetry.services import telemetry_store_batch
 
     turn_off_debug()
-    alerts_evaluate()  # takes in the seeded readings
+    while alerts_evaluate().readings:  # takes in the seeded readings (a pass stops after its 0.5 s budget)
+        pass
 
     idle = []
     for _ in range(args.passes):
@@ -48,14 +49,17 @@ def main() -> None:
                 for n in range(1, args.devices + 1)]
     telemetry_store_batch(readings=readings, rejections=[], known_device_ids=set())
     started = time.monotonic()
-    report = alerts_evaluate()
+    reports = [alerts_evaluate()]
+    while sum(r.readings for r in reports) < args.devices:  # the budget left some for the next pass
+        reports.append(alerts_evaluate())
     with_readings = (time.monotonic() - started) * 1000
-    assert report.readings == args.devices and report.high_temp == args.devices // 10, report
+    assert sum(r.high_temp for r in reports) == args.devices // 10, reports
     print(json.dumps({
         "alert_pass_devices": args.devices,
         "alert_pass_idle_p50_ms": statistics.median(idle),
         "alert_pass_idle_max_ms": max(idle),
         "alert_pass_one_reading_per_device_ms": with_readings,
+        "alert_pass_one_reading_per_device_passes": len(reports),
     }))
 
 

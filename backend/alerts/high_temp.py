@@ -231,8 +231,8 @@ def high_temp_evaluate(
     battery = rules.low_battery_episodes(readings, low=low, level=battery_default.level,
                                          hysteresis=battery_default.hysteresis, per_device=battery_limits)
     anomaly_states = batch.anomaly
-    z_of = {d: book.value("anomaly_z", d, types.get(d)) for d in devices
-            if d in book.devices_setting("anomaly_z") or types.get(d) in book.types_setting("anomaly_z")}
+    own_z, typed_z = book.devices_setting("anomaly_z"), book.types_setting("anomaly_z")
+    z_of = {d: book.value("anomaly_z", d, types.get(d)) for d in devices if d in own_z or types.get(d) in typed_z}
     odd = rules.anomaly_episodes(readings, states=anomaly_states, config=_anomaly_config(),
                                  z_limit_of={d: z for d, (z, _) in z_of.items()})
 
@@ -247,7 +247,7 @@ def high_temp_evaluate(
         + _episode_alerts(Alert.Type.LOW_BATTERY, [(r, r) for r in battery.alerts], battery.ended,
                           lambda r: rules.low_battery_payload(r, limit=battery_limit(r)), now)
         + _episode_alerts(Alert.Type.ANOMALY, [(f, f.reading) for f in odd.alerts], odd.ended,
-                          lambda f: rules.anomaly_payload(f, source=z_of.get(f.reading.device_id, (0, "default"))[1]),
+                          lambda f: rules.anomaly_payload(f, source=z_of.get(f.reading.device_id, (None, "default"))[1]),
                           now)
     )
     with transaction.atomic():
@@ -261,12 +261,13 @@ def high_temp_evaluate(
             log.debug("another worker evaluated the readings after id %d first", mark.position)
             return HighTempStep(readings=0, alerts=0, full=False)
         cleared = []
-        for alert_type, outcome in ((Alert.Type.HIGH_TEMP, heat), (Alert.Type.LOW_BATTERY, battery),
-                                    (Alert.Type.ANOMALY, odd)):
+        for alert_type, outcome, opened in (
+            (Alert.Type.HIGH_TEMP, heat, {r.device_id for r in heat.alerts}),
+            (Alert.Type.LOW_BATTERY, battery, {r.device_id for r in battery.alerts}),
+            (Alert.Type.ANOMALY, odd, {f.reading.device_id for f in odd.alerts}),
+        ):
             # An episode that ends, or a new one (which supersedes any ACTIVE alert left over).
-            ending = outcome.closes_open | {a.device_id if isinstance(a, rules.Reading) else a.reading.device_id
-                                            for a in outcome.alerts}
-            cleared += alerts_clear(ending, alert_type, now=now)
+            cleared += alerts_clear(outcome.closes_open | opened, alert_type, now=now)
         raised = Alert.objects.bulk_create(raised)
         _store_anomaly_states(odd.states, have=set(batch.anomaly))
         _set_flag("hot", heat.active_after, hot)
