@@ -86,12 +86,6 @@ class Migration(migrations.Migration):
             name='status',
             field=models.CharField(choices=[('ACTIVE', 'Active'), ('CLEARED', 'Cleared')], default='CLEARED', max_length=7),
         ),
-        migrations.RunPython(lifecycle_of_existing_alerts, migrations.RunPython.noop),
-        migrations.AlterField(
-            model_name='alert',
-            name='status',
-            field=models.CharField(choices=[('ACTIVE', 'Active'), ('CLEARED', 'Cleared')], default='ACTIVE', max_length=7),
-        ),
         migrations.AddField(
             model_name='devicealertstate',
             name='anomaly_active',
@@ -143,16 +137,8 @@ class Migration(migrations.Migration):
             field=models.CharField(choices=[('HIGH_TEMP', 'High Temp'), ('OFFLINE', 'Offline'), ('ONLINE', 'Online'), ('LOW_BATTERY', 'Low Battery'), ('ANOMALY', 'Anomaly')], max_length=16),
         ),
         migrations.AddIndex(
-            model_name='alert',
-            index=models.Index(condition=models.Q(('status', 'ACTIVE')), fields=['-ts', '-id'], name='alert_active_newest'),
-        ),
-        migrations.AddIndex(
             model_name='devicealertstate',
             index=models.Index(condition=models.Q(('low_battery', True)), fields=['device'], name='alert_state_low_battery'),
-        ),
-        migrations.AddConstraint(
-            model_name='alert',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'ACTIVE')), fields=('device', 'alert_type'), name='alert_one_active'),
         ),
         migrations.AddField(
             model_name='alertrule',
@@ -163,4 +149,5 @@ class Migration(migrations.Migration):
             model_name='alertrule',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('device__isnull', False), ('device_type__isnull', True)), models.Q(('device__isnull', True), ('device_type__isnull', False)), _connector='OR'), name='alert_rule_one_scope'),
         ),
+        migrations.RunPython(lifecycle_of_existing_alerts, migrations.RunPython.noop),
     ]
