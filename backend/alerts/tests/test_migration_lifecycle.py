@@ -8,7 +8,7 @@ from django.utils import timezone
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BEFORE = [("alerts", "0002_worker_state")]
-AFTER = [("alerts", "0004_one_active_alert")]
+AFTER = [("alerts", "0005_one_active_alert")]
 
 
 def migrate(targets):
