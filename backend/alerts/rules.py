@@ -8,8 +8,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
+from operator import attrgetter
 
 from common.timefmt import iso_utc
+
+# Each device's readings in time order (ties by id); attrgetter sorts 10,000 readings faster than a lambda.
+_TIME_ORDER = attrgetter("device_id", "ts", "id")
 
 # The reference for an OFFLINE device whose last_seen is unknown: any reading is newer.
 NEVER_SEEN = datetime(1970, 1, 1, tzinfo=UTC)
@@ -105,7 +109,7 @@ def _episodes(readings, *, active, value_of, opens, ends, limit_of) -> Episodes:
     alerts: list[Reading] = []
     book = _EpisodeBook()
     active_after: dict[str, bool] = {}
-    for reading in sorted(readings, key=lambda r: (r.device_id, r.ts, r.id)):
+    for reading in sorted(readings, key=_TIME_ORDER):
         value = value_of(reading)
         if value is None:
             continue
@@ -266,7 +270,7 @@ def anomaly_episodes(
     out: dict[str, AnomalyState] = {}
     alerts: list[AnomalyFinding] = []
     book = _EpisodeBook()
-    for reading in sorted(readings, key=lambda r: (r.device_id, r.ts, r.id)):
+    for reading in sorted(readings, key=_TIME_ORDER):
         device = reading.device_id
         if device not in out:
             out[device] = states.get(device) or AnomalyState()
