@@ -21,6 +21,8 @@ def main() -> None:
     database = Path(tempfile.mkdtemp()) / "alerts.sqlite3"
     os.environ["DATABASE_URL"] = f"sqlite:///{database}"
     os.environ["LOG_LEVEL"] = "WARNING"
+    # No device falls silent while the passes are measured: they time the readings alone.
+    os.environ["OFFLINE_AFTER_SECONDS"] = "86400"
     for command in (["migrate", "--noinput", "-v0"],
                     ["seed_telemetry", "--devices", str(args.devices), "--readings", str(args.devices)]):
         subprocess.run([sys.executable, "manage.py", *command], cwd=BACKEND_DIR, check=True, capture_output=True)
@@ -36,7 +38,8 @@ def main() -> None:
     from telemetry.services import telemetry_store_batch
 
     turn_off_debug()
-    alerts_evaluate()  # takes in the seeded readings
+    while alerts_evaluate().readings:  # takes in the seeded readings (a pass stops after its 0.5 s budget)
+        pass
 
     idle = []
     for _ in range(args.passes):
@@ -48,14 +51,17 @@ def main() -> None:
                 for n in range(1, args.devices + 1)]
     telemetry_store_batch(readings=readings, rejections=[], known_device_ids=set())
     started = time.monotonic()
-    report = alerts_evaluate()
+    reports = [alerts_evaluate()]
+    while sum(r.readings for r in reports) < args.devices:  # the budget left some for the next pass
+        reports.append(alerts_evaluate())
     with_readings = (time.monotonic() - started) * 1000
-    assert report.readings == args.devices and report.high_temp == args.devices // 10, report
+    assert sum(r.high_temp for r in reports) == args.devices // 10, reports
     print(json.dumps({
         "alert_pass_devices": args.devices,
         "alert_pass_idle_p50_ms": statistics.median(idle),
         "alert_pass_idle_max_ms": max(idle),
         "alert_pass_one_reading_per_device_ms": with_readings,
+        "alert_pass_one_reading_per_device_passes": len(reports),
     }))
 
 

@@ -1,29 +1,46 @@
-"""Writes of the alerts app: one evaluation pass raises HIGH_TEMP, OFFLINE and ONLINE alerts.
+"""Writes of the alerts app: one evaluation pass raises and clears every kind of alert.
 
 Each step reads what it needs, asks alerts.rules what to do, and writes the state change
 and its alerts in one transaction guarded by a compare-and-set, so that two workers, a
-crash between steps or a re-run never raise an alert twice or lose one.
+crash between steps or a re-run never raise an alert twice or lose one. Every such
+transaction reports what it raised and cleared to `_alerts_changed`.
 """
 import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.dispatch import Signal
 from django.utils import timezone
 
 from alerts import rules
 from alerts.alert_log import log_alerts
 from alerts.high_temp import high_temp_evaluate
-from alerts.models import Alert, DeviceAlertState
+from alerts.lifecycle import alert_new, alerts_clear
+from alerts.models import Alert, AlertRule, DeviceAlertState
 from alerts.state_rows import ensure_states
+from alerts.thresholds import DEFAULT, DEVICE, DEVICE_TYPE, FIELDS, RuleBook, rule_book_load
 from devices.models import Device
 
 DEVICES_PER_STATEMENT = 1000
 HIGH_TEMP_BUDGET_SECONDS = 0.5
 MAX_DEVICE_ROUNDS = 50
+
+# Sent with `raised` and `cleared` (lists of Alert) inside the transaction that wrote them.
+alerts_changed = Signal()
+
+
+def _alerts_changed(*, raised: list[Alert], cleared: list[Alert]) -> None:
+    """The alerts one transaction raised (some born CLEARED) and cleared; called inside it.
+
+    The one place where every raised and cleared alert of a pass is known, in the
+    transaction that writes it. Receivers of `alerts_changed` (the notifications app)
+    run inside it, so what they write commits or rolls back with the alerts.
+    """
+    if raised or cleared:
+        alerts_changed.send(sender=Alert, raised=raised, cleared=cleared)
 
 
 class TransitionConflict(Exception):
@@ -39,6 +56,8 @@ class PassReport:
     high_temp: int
     readings: int
     seconds: float
+    low_battery: int = 0
+    anomaly: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +82,19 @@ def _record_offline(device_ids: list[str], *, since: datetime) -> None:
     )
 
 
-def devices_mark_offline(*, now: datetime, offline_after: float, limit: int = DEVICES_PER_STATEMENT) -> DeviceStep:
-    """Mark ONLINE devices silent for more than `offline_after` s OFFLINE, one alert each."""
+def devices_mark_offline(
+    *, now: datetime, offline_after: float, limit: int = DEVICES_PER_STATEMENT, where: Q | None = None,
+    source: str = DEFAULT,
+) -> DeviceStep:
+    """Mark ONLINE devices silent for more than `offline_after` s OFFLINE, one alert each.
+
+    `where` narrows the devices this limit applies to (a type's or some devices' own limit).
+    """
     deadline = rules.offline_deadline(now=now, offline_after=offline_after)
-    # Served by the (status, last_seen) index.
+    # Served by the (status, last_seen) index; `where` only filters the rows it finds.
     silent = Device.objects.filter(status=Device.Status.ONLINE, last_seen__lt=deadline)
+    if where is not None:
+        silent = silent.filter(where)
     if not silent.exists():
         return DeviceStep(examined=0, alerts=0)  # the usual case, without taking SQLite's write lock
     with transaction.atomic():
@@ -79,12 +106,17 @@ def devices_mark_offline(*, now: datetime, offline_after: float, limit: int = DE
         )
         if not due:
             return DeviceStep(examined=0, alerts=0)
-        _cas_status([pk for pk, _ in due], old=Device.Status.ONLINE, new=Device.Status.OFFLINE)
-        Alert.objects.bulk_create(
-            Alert(device_id=pk, alert_type=Alert.Type.OFFLINE, ts=now, payload=rules.offline_payload(last_seen=seen))
+        ids = [pk for pk, _ in due]
+        _cas_status(ids, old=Device.Status.ONLINE, new=Device.Status.OFFLINE)
+        # A device set ONLINE by hand still has its OFFLINE alert ACTIVE: the new one supersedes it.
+        cleared = alerts_clear(ids, Alert.Type.OFFLINE, now=now)
+        raised = Alert.objects.bulk_create(
+            alert_new(pk, Alert.Type.OFFLINE, ts=now,
+                      payload=rules.offline_payload(last_seen=seen, offline_after=offline_after, source=source))
             for pk, seen in due
         )
-        _record_offline([pk for pk, _ in due], since=now)
+        _record_offline(ids, since=now)
+        _alerts_changed(raised=raised, cleared=cleared)
     log_alerts("OFFLINE", [(pk, f"last seen {seen.isoformat()}") for pk, seen in due])
     return DeviceStep(examined=len(due), alerts=len(due))
 
@@ -118,34 +150,74 @@ def devices_mark_online(*, now: datetime, limit: int = DEVICES_PER_STATEMENT) ->
         if back:
             ids = [pk for pk, _ in back]
             _cas_status(ids, old=Device.Status.OFFLINE, new=Device.Status.ONLINE)
-            Alert.objects.bulk_create(
-                Alert(device_id=pk, alert_type=Alert.Type.ONLINE, ts=now,
-                      payload=rules.online_payload(offline_since=since))
+            cleared = alerts_clear(ids, Alert.Type.OFFLINE, now=now)
+            # ONLINE reports the end of an OFFLINE; nothing is left to act on, so it is born CLEARED.
+            raised = Alert.objects.bulk_create(
+                alert_new(pk, Alert.Type.ONLINE, ts=now, payload=rules.online_payload(offline_since=since),
+                          cleared=True)
                 for pk, since in back
             )
             DeviceAlertState.objects.filter(pk__in=ids).update(offline_since=None, offline_last_seen=None)
+            _alerts_changed(raised=raised, cleared=cleared)
         if adopted:
             _record_offline(adopted, since=now)
     log_alerts("ONLINE", [(pk, f"offline since {since.isoformat()}") for pk, since in back])
     return DeviceStep(examined=len(rows), alerts=len(back))
 
 
+def offline_groups(book: RuleBook) -> list[tuple[Q | None, float, str]]:
+    """(which devices, silence allowed, source) for the OFFLINE step, one indexed query each.
+
+    The default limit covers every device without a limit of its own or of its type;
+    types sharing a limit are one group, so are devices sharing one.
+    """
+    name = "offline_after_seconds"
+    own = book.devices_setting(name)
+    typed = book.types_setting(name) - {None}
+    default_group = ~Q(pk__in=sorted(own)) & ~Q(device_type__in=sorted(typed)) if own or typed else None
+    groups: list[tuple[Q | None, float, str]] = [(default_group, book.defaults[name], DEFAULT)]
+    by_value: dict[float, list[str]] = {}
+    for device_type in sorted(typed):
+        by_value.setdefault(book.by_type[device_type][name], []).append(device_type)
+    for value, device_types in sorted(by_value.items()):
+        groups.append((Q(device_type__in=device_types) & ~Q(pk__in=sorted(own)), value, DEVICE_TYPE))
+    by_value = {}
+    for device_id in sorted(own):
+        by_value.setdefault(book.by_device[device_id][name], []).append(device_id)
+    for value, device_ids in sorted(by_value.items()):
+        groups.append((Q(pk__in=device_ids), value, DEVICE))
+    return groups
+
+
 def alerts_evaluate(*, threshold: float | None = None, offline_after: float | None = None) -> PassReport:
-    """One evaluation pass: ONLINE, then OFFLINE, then HIGH_TEMP (catching up within a time budget)."""
-    threshold = settings.HIGH_TEMP_THRESHOLD if threshold is None else threshold
-    offline_after = settings.OFFLINE_AFTER_SECONDS if offline_after is None else offline_after
+    """One evaluation pass: ONLINE, then OFFLINE, then the readings (catching up within a time budget).
+
+    `threshold` and `offline_after` replace the environment's defaults; the rules of
+    device types and devices (alerts.AlertRule, read at every pass) apply over them.
+    """
+    overrides = {}
+    if threshold is not None:
+        overrides["high_temp_threshold"] = threshold
+    if offline_after is not None:
+        overrides["offline_after_seconds"] = offline_after
+    book = rule_book_load(**overrides)
     started = time.monotonic()
     online = _repeat(lambda: devices_mark_online(now=timezone.now()))
-    offline = _repeat(lambda: devices_mark_offline(now=timezone.now(), offline_after=offline_after))
-    high_temp = readings = 0
+    offline = 0
+    for where, limit, source in offline_groups(book):
+        offline += _repeat(lambda where=where, limit=limit, source=source: devices_mark_offline(
+            now=timezone.now(), offline_after=limit, where=where, source=source))
+    high_temp = readings = low_battery = anomaly = 0
     while True:
-        step = high_temp_evaluate(threshold=threshold)
+        step = high_temp_evaluate(book=book, changed=_alerts_changed)
         high_temp += step.alerts
+        low_battery += step.battery_alerts
+        anomaly += step.anomaly_alerts
         readings += step.readings
         if not step.full or time.monotonic() - started > HIGH_TEMP_BUDGET_SECONDS:
             break
     return PassReport(offline=offline, online=online, high_temp=high_temp, readings=readings,
-                      seconds=time.monotonic() - started)
+                      seconds=time.monotonic() - started, low_battery=low_battery, anomaly=anomaly)
 
 
 def _repeat(step) -> int:
@@ -157,3 +229,28 @@ def _repeat(step) -> int:
         if done.examined < DEVICES_PER_STATEMENT:
             break
     return alerts
+
+
+def alert_acknowledge(*, alert_id: int, user) -> bool:
+    """Record `user` as the acknowledger of this alert unless someone already is; False if there is no such alert.
+
+    A compare-and-set: the first acknowledgement stays, however many follow or race it.
+    """
+    Alert.objects.filter(pk=alert_id, acknowledged_at__isnull=True).update(
+        acknowledged_at=timezone.now(), acknowledged_by=user
+    )
+    return Alert.objects.filter(pk=alert_id).exists()
+
+
+def rule_put(*, values: dict, device_type: str | None = None, device_id: str | None = None) -> None:
+    """Replace the rule of a device type or of a device; a field left out or null inherits."""
+
+    scope = {"device_type": device_type} if device_id is None else {"device_id": device_id}
+    AlertRule.objects.update_or_create(**scope, defaults={name: values.get(name) for name in FIELDS})
+
+
+def rule_delete(*, device_type: str | None = None, device_id: str | None = None) -> None:
+    """Remove the rule of a device type or of a device (everything inherits again)."""
+
+    scope = {"device_type": device_type} if device_id is None else {"device_id": device_id}
+    AlertRule.objects.filter(**scope).delete()

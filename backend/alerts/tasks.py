@@ -54,7 +54,8 @@ def run_evaluation_pass() -> bool:
     _beat("running", {
         "pass_ms": round(report.seconds * 1000, 1),
         "readings": report.readings,
-        "alerts": {"HIGH_TEMP": report.high_temp, "OFFLINE": report.offline, "ONLINE": report.online},
+        "alerts": {"HIGH_TEMP": report.high_temp, "OFFLINE": report.offline, "ONLINE": report.online,
+                   "LOW_BATTERY": report.low_battery, "ANOMALY": report.anomaly},
     })
     return True
 

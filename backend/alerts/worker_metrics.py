@@ -62,6 +62,8 @@ class WorkerMetrics:
         self.alert_raised(Alert.Type.HIGH_TEMP, report.high_temp)
         self.alert_raised(Alert.Type.OFFLINE, report.offline)
         self.alert_raised(Alert.Type.ONLINE, report.online)
+        self.alert_raised(Alert.Type.LOW_BATTERY, report.low_battery)
+        self.alert_raised(Alert.Type.ANOMALY, report.anomaly)
 
     def alert_raised(self, alert_type: str, n: int = 1) -> None:
         """`n` alerts of `alert_type` (an Alert.Type) were raised."""

@@ -90,6 +90,33 @@ class UpperChoiceField(serializers.ChoiceField):
         return super().to_internal_value(str(data).upper())
 
 
+class LowerChoiceField(serializers.ChoiceField):
+    """A lower-case choice matched without regard to case."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "Case-insensitive.")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(str(data).lower())
+
+
+@extend_schema_field({"type": "boolean", "description": "`true` or `false`, case-insensitive."})
+class StrictBooleanField(serializers.Field):
+    """`true` or `false` (any case), nothing else: a typo is a 400, not a silent false."""
+
+    default_error_messages = {"invalid": "must be true or false"}
+
+    def to_internal_value(self, data):
+        text = str(data).strip().lower()
+        if text not in ("true", "false"):
+            self.fail("invalid")
+        return text == "true"
+
+    def to_representation(self, value):
+        return value
+
+
 class DeviceListParams(serializers.Serializer):
     status = UpperChoiceField(choices=Device.Status.choices, required=False)
 
@@ -125,3 +152,6 @@ class AlertParams(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=ALERTS_MAX_LIMIT, default=50)
     deviceId = DeviceIdField(required=False)
     alert_type = UpperChoiceField(choices=Alert.Type.choices, required=False)
+    status = UpperChoiceField(choices=Alert.Status.choices, required=False)
+    acknowledged = StrictBooleanField(required=False, help_text="Only acknowledged (true) or unacknowledged (false) alerts.")
+    severity = LowerChoiceField(choices=Alert.Severity.choices, required=False)

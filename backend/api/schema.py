@@ -41,6 +41,14 @@ _ERRORS = {
 }
 
 
+def not_found(what: str) -> OpenApiResponse:
+    """A 404 for an unknown `what` named in the path."""
+    return OpenApiResponse(
+        ErrorSerializer, f"The {what} is unknown.",
+        examples=[OpenApiExample(f"unknown {what}", {"error": f"unknown {what} 12345"})],
+    )
+
+
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
     """The documented error responses for these status codes, plus 403 and 429 which any read can get."""
     return {code: _ERRORS[code] for code in sorted({*codes, 403, 429})}

@@ -1,4 +1,6 @@
 """Response shapes of the API (docs/api.md; the rules in docs/contract.md, "REST API")."""
+import math
+
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
@@ -89,15 +91,42 @@ class ConfigSerializer(serializers.Serializer):
     offline_after_seconds = serializers.FloatField()
 
 
+RULE_SOURCES = ["device", "device_type", "default"]
+
+
 class HighTempPayloadSerializer(serializers.Serializer):
     temperature = serializers.FloatField()
     threshold = serializers.FloatField()
-    # Optional: the worker always writes it, but an alert added another way (the admin) may lack it.
+    # Optional: the worker always writes them, but alerts raised before rules could be
+    # tuned, or added another way, may lack them.
+    hysteresis = serializers.FloatField(required=False, help_text="°C below the threshold that end the episode.")
+    source = serializers.ChoiceField(choices=RULE_SOURCES, required=False, help_text="Where the rule was set.")
     ts = UtcDateTimeField(required=False, help_text="The reading's time.")
 
 
 class OfflinePayloadSerializer(serializers.Serializer):
     last_seen = UtcDateTimeField()
+    offline_after_seconds = serializers.FloatField(required=False, help_text="The silence allowed.")
+    source = serializers.ChoiceField(choices=RULE_SOURCES, required=False, help_text="Where the rule was set.")
+
+
+class LowBatteryPayloadSerializer(serializers.Serializer):
+    battery = serializers.FloatField()
+    threshold = serializers.FloatField(help_text="Percent; a battery below it is low.")
+    hysteresis = serializers.FloatField(help_text="Points above the threshold that end the episode.")
+    source = serializers.ChoiceField(choices=RULE_SOURCES, help_text="Where the rule was set.")
+    ts = UtcDateTimeField(help_text="The reading's time.")
+
+
+class AnomalyPayloadSerializer(serializers.Serializer):
+    metric = serializers.ChoiceField(choices=["temperature", "humidity"])
+    value = serializers.FloatField()
+    z = serializers.FloatField(help_text="Standard deviations from the device's recent mean.")
+    mean = serializers.FloatField()
+    std = serializers.FloatField()
+    z_limit = serializers.FloatField(help_text="K: more standard deviations than this is anomalous.")
+    source = serializers.ChoiceField(choices=RULE_SOURCES, help_text="Where K was set.")
+    ts = UtcDateTimeField(help_text="The reading's time.")
 
 
 class OnlinePayloadSerializer(serializers.Serializer):
@@ -107,7 +136,8 @@ class OnlinePayloadSerializer(serializers.Serializer):
 @extend_schema_field(
     PolymorphicProxySerializer(
         component_name="AlertPayload",
-        serializers=[HighTempPayloadSerializer, OfflinePayloadSerializer, OnlinePayloadSerializer],
+        serializers=[HighTempPayloadSerializer, OfflinePayloadSerializer, OnlinePayloadSerializer,
+                     LowBatteryPayloadSerializer, AnomalyPayloadSerializer],
         resource_type_field_name=None,
     )
 )
@@ -121,6 +151,94 @@ class AlertSerializer(serializers.Serializer):
     alert_type = serializers.ChoiceField(choices=Alert.Type.choices)
     ts = UtcDateTimeField()
     payload = AlertPayloadField()
+    severity = serializers.ChoiceField(choices=Alert.Severity.choices)
+    status = serializers.ChoiceField(choices=Alert.Status.choices, help_text="ACTIVE until the condition ends.")
+    cleared_at = UtcDateTimeField(allow_null=True, help_text="When the condition ended; null while ACTIVE.")
+    acknowledged_at = UtcDateTimeField(allow_null=True, help_text="When a staff user first acknowledged it.")
+    acknowledged_by = serializers.CharField(
+        source="acknowledged_by.username", allow_null=True, help_text="Who first acknowledged it (username)."
+    )
+
+
+class RuleValuesSerializer(serializers.Serializer):
+    """The tunable thresholds; null inherits (a device from its type, a type from the default)."""
+
+    high_temp_threshold = serializers.FloatField(
+        allow_null=True, required=False, min_value=-100, max_value=200, help_text="°C; a reading above it is high."
+    )
+    high_temp_hysteresis = serializers.FloatField(
+        allow_null=True, required=False, min_value=0, max_value=300,
+        help_text="°C; an episode ends at a reading at or below threshold minus this.",
+    )
+    offline_after_seconds = serializers.FloatField(
+        allow_null=True, required=False, min_value=0.1, max_value=31_536_000, help_text="Silence before OFFLINE."
+    )
+    low_battery_percent = serializers.FloatField(
+        allow_null=True, required=False, min_value=0, max_value=100, help_text="A battery below it is low."
+    )
+    low_battery_hysteresis = serializers.FloatField(
+        allow_null=True, required=False, min_value=0, max_value=100,
+        help_text="Points; an episode ends at a battery at or above the level plus this.",
+    )
+    anomaly_z = serializers.FloatField(
+        allow_null=True, required=False, min_value=0.1, max_value=1000,
+        help_text="K: standard deviations from the recent mean that make a reading anomalous.",
+    )
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"non_field_errors": ["expected a JSON object"]})
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({unknown[0]: ["unknown field"]})
+        values = super().to_internal_value(data)
+        for name, value in values.items():
+            if value is not None and not math.isfinite(value):
+                raise serializers.ValidationError({name: ["must be a finite number"]})
+        return values
+
+
+class EffectiveValueSerializer(serializers.Serializer):
+    value = serializers.FloatField()
+    source = serializers.ChoiceField(choices=RULE_SOURCES)
+
+
+class EffectiveRulesSerializer(serializers.Serializer):
+    """The value in force for each threshold, and where it was set."""
+
+    high_temp_threshold = EffectiveValueSerializer()
+    high_temp_hysteresis = EffectiveValueSerializer()
+    offline_after_seconds = EffectiveValueSerializer()
+    low_battery_percent = EffectiveValueSerializer()
+    low_battery_hysteresis = EffectiveValueSerializer()
+    anomaly_z = EffectiveValueSerializer()
+
+
+class DeviceTypeRuleSerializer(RuleValuesSerializer):
+    device_type = serializers.CharField(read_only=True)
+    effective = EffectiveRulesSerializer(read_only=True)
+
+
+class DeviceRuleSerializer(RuleValuesSerializer):
+    device_id = serializers.CharField(read_only=True)
+    effective = EffectiveRulesSerializer(read_only=True)
+
+
+class DefaultRulesSerializer(serializers.Serializer):
+    """The environment's defaults (HIGH_TEMP_THRESHOLD, ...), which rules override."""
+
+    high_temp_threshold = serializers.FloatField()
+    high_temp_hysteresis = serializers.FloatField()
+    offline_after_seconds = serializers.FloatField()
+    low_battery_percent = serializers.FloatField()
+    low_battery_hysteresis = serializers.FloatField()
+    anomaly_z = serializers.FloatField()
+
+
+class RulesSerializer(serializers.Serializer):
+    defaults = DefaultRulesSerializer()
+    device_types = DeviceTypeRuleSerializer(many=True, help_text="Every device type with a rule.")
+    devices = DeviceRuleSerializer(many=True, help_text="Every device with a rule of its own.")
 
 
 class HealthSerializer(serializers.Serializer):

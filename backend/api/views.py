@@ -6,16 +6,18 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from alerts.selectors import alert_list
+from alerts.models import AlertRule
+from alerts.selectors import alert_get, alert_list, rule_of_device, rule_of_device_type, rules_overview
+from alerts.services import alert_acknowledge, rule_delete, rule_put
 from api import params, serializers
 from api.caching import cached
 from api.errors import UnknownDevice
 from api.permissions import PublicReadOrStaff
-from api.schema import error_responses
+from api.schema import error_responses, not_found
 from common.timefmt import iso_utc
 from devices.selectors import device_exists, device_get, device_list
 from health.selectors import health_report
@@ -210,5 +212,107 @@ class AlertListView(APIView):
     )
     def get(self, request):
         query = _validated(params.AlertParams, request)
-        alerts = alert_list(limit=query["limit"], device_id=query.get("deviceId"), alert_type=query.get("alert_type"))
+        alerts = alert_list(
+            limit=query["limit"], device_id=query.get("deviceId"), alert_type=query.get("alert_type"),
+            status=query.get("status"), acknowledged=query.get("acknowledged"), severity=query.get("severity"),
+        )
         return Response(serializers.AlertSerializer(alerts, many=True).data)
+
+
+class AlertAcknowledgeView(APIView):
+    """A staff user takes note of an alert; the first acknowledgement stays."""
+
+    @extend_schema(
+        tags=["alerts"],
+        summary="Acknowledge an alert (staff); again changes nothing",
+        parameters=[OpenApiParameter("alert_id", int, OpenApiParameter.PATH, description="The alert's id.")],
+        request=None,
+        responses={200: serializers.AlertSerializer, **error_responses(), 404: not_found("alert")},
+    )
+    def post(self, request, alert_id: str):
+        # Matched as text so that a malformed id is this API's JSON 404, not Django's HTML one.
+        number = int(alert_id) if alert_id.isascii() and alert_id.isdigit() and len(alert_id) <= 18 else None
+        if number is None or not alert_acknowledge(alert_id=number, user=request.user):
+            raise NotFound(f"unknown alert {alert_id!r}")
+        return Response(serializers.AlertSerializer(alert_get(alert_id=number)).data)
+
+
+def _rule_values(request) -> dict:
+    serializer = serializers.RuleValuesSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class RulesView(APIView):
+    """The defaults and every rule of a device type or a device."""
+
+    @extend_schema(tags=["rules"], summary="The alert rules: defaults, device types, devices",
+                   responses={200: serializers.RulesSerializer, **error_responses()})
+    def get(self, request):
+        return Response(serializers.RulesSerializer(rules_overview()).data)
+
+
+_DEVICE_TYPE_MAX_LENGTH = AlertRule._meta.get_field("device_type").max_length
+
+
+def _checked_device_type(device_type: str) -> str:
+    if len(device_type) > _DEVICE_TYPE_MAX_LENGTH:
+        raise ValidationError({"device_type": f"at most {_DEVICE_TYPE_MAX_LENGTH} characters"})
+    return device_type
+
+
+class DeviceTypeRuleView(APIView):
+    """The rule of one device type: read, replace (staff), remove (staff)."""
+
+    @extend_schema(tags=["rules"], summary="A device type's rule and the values in force for it",
+                   responses={200: serializers.DeviceTypeRuleSerializer, **error_responses(400)})
+    def get(self, request, device_type: str):
+        return Response(serializers.DeviceTypeRuleSerializer(
+            rule_of_device_type(device_type=_checked_device_type(device_type))).data)
+
+    @extend_schema(tags=["rules"], summary="Replace a device type's rule (staff); null or absent inherits",
+                   request=serializers.RuleValuesSerializer,
+                   responses={200: serializers.DeviceTypeRuleSerializer, **error_responses(400)})
+    def put(self, request, device_type: str):
+        device_type = _checked_device_type(device_type)
+        rule_put(values=_rule_values(request), device_type=device_type)
+        return Response(serializers.DeviceTypeRuleSerializer(rule_of_device_type(device_type=device_type)).data)
+
+    @extend_schema(tags=["rules"], summary="Remove a device type's rule (staff)", request=None,
+                   responses={204: None, **error_responses(400)})
+    def delete(self, request, device_type: str):
+        rule_delete(device_type=_checked_device_type(device_type))
+        return Response(status=204)
+
+
+class DeviceRuleView(APIView):
+    """The rule of one device: read, replace (staff), remove (staff)."""
+
+    def _device(self, device_id: str):
+        device = device_get(device_id=device_id)
+        if device is None:
+            raise NotFound(f"unknown device {device_id!r}")
+        return device
+
+    @extend_schema(tags=["rules"], summary="A device's own rule and the values in force for it",
+                   responses={200: serializers.DeviceRuleSerializer, **error_responses(404)})
+    def get(self, request, device_id: str):
+        device = self._device(device_id)
+        return Response(serializers.DeviceRuleSerializer(
+            rule_of_device(device_id=device_id, device_type=device["device_type"])).data)
+
+    @extend_schema(tags=["rules"], summary="Replace a device's own rule (staff); null or absent inherits",
+                   request=serializers.RuleValuesSerializer,
+                   responses={200: serializers.DeviceRuleSerializer, **error_responses(400, 404)})
+    def put(self, request, device_id: str):
+        device = self._device(device_id)
+        rule_put(values=_rule_values(request), device_id=device_id)
+        return Response(serializers.DeviceRuleSerializer(
+            rule_of_device(device_id=device_id, device_type=device["device_type"])).data)
+
+    @extend_schema(tags=["rules"], summary="Remove a device's own rule (staff)", request=None,
+                   responses={204: None, **error_responses(404)})
+    def delete(self, request, device_id: str):
+        self._device(device_id)
+        rule_delete(device_id=device_id)
+        return Response(status=204)

@@ -233,6 +233,22 @@ REJECTIONS_RETENTION_DAYS = env_int("REJECTIONS_RETENTION_DAYS", 7, minimum=0)
 HIGH_TEMP_THRESHOLD = env_float("HIGH_TEMP_THRESHOLD", 30.0)
 OFFLINE_AFTER_SECONDS = env_float("OFFLINE_AFTER_SECONDS", 10.0, minimum=0.1)
 
+# --- Alert rules (docs/alerts.md): defaults that device types and devices may override ---
+# A HIGH_TEMP episode ends at a reading at or below HIGH_TEMP_THRESHOLD minus this.
+HIGH_TEMP_HYSTERESIS = env_float("HIGH_TEMP_HYSTERESIS", 0.0, minimum=0)
+# A battery below this (percent) starts a LOW_BATTERY episode; it ends at or above it plus the hysteresis.
+LOW_BATTERY_PERCENT = env_float("LOW_BATTERY_PERCENT", 15.0, minimum=0)
+LOW_BATTERY_HYSTERESIS = env_float("LOW_BATTERY_HYSTERESIS", 5.0, minimum=0)
+# ANOMALY: a reading more than ANOMALY_Z standard deviations from the device's recent
+# (exponentially weighted, weight ANOMALY_ALPHA) mean, once ANOMALY_WARMUP readings are
+# in; ANOMALY_CLEAR_AFTER normal readings in a row end it. The std is at least ANOMALY_MIN_STD.
+ANOMALY_Z = env_float("ANOMALY_Z", 4.0, minimum=0.1)
+ANOMALY_WARMUP = env_int("ANOMALY_WARMUP", 30, minimum=2)
+ANOMALY_CLEAR_AFTER = env_int("ANOMALY_CLEAR_AFTER", 5, minimum=1)
+ANOMALY_ALPHA = env_float("ANOMALY_ALPHA", 0.05, minimum=0.001)
+ANOMALY_MIN_STD = env_float("ANOMALY_MIN_STD", 0.1, minimum=0)
+# --- end of the alert rules section ------------------------------------------------------
+
 # A heartbeat older than this means its process is gone (docs/contract.md, "Health").
 HEARTBEAT_STALE_SECONDS = env_float("HEARTBEAT_STALE_SECONDS", 15.0, minimum=1)
 

@@ -98,3 +98,11 @@ def deliveries_expire(*, now: datetime) -> int:
     return Delivery.objects.filter(free, status=Delivery.Status.PENDING, created_at__lt=cutoff).update(
         status=Delivery.Status.FAILED, last_error="not delivered within NOTIFY_RETRY_HOURS", leased_until=None,
     )
+
+
+def enqueue_changed_alerts(sender, *, raised, cleared, **kwargs) -> None:
+    """Receiver of alerts.services.alerts_changed: the deliveries of a pass's raised and cleared alerts."""
+    if raised:
+        notifications_enqueue(alerts=raised, event=RAISED)
+    if cleared:
+        notifications_enqueue(alerts=cleared, event=CLEARED)

@@ -28,3 +28,14 @@ def make_readings(device_id: str, temperatures, *, first_id: int | None = None) 
         for i, temperature in enumerate(temperatures)
     ]
     return Telemetry.objects.bulk_create(rows)
+
+
+def make_battery_readings(device_id: str, batteries) -> list[Telemetry]:
+    """One reading a second per battery level (no temperature), oldest first."""
+    now = timezone.now()
+    start = now - timedelta(seconds=len(batteries))
+    return Telemetry.objects.bulk_create(
+        Telemetry(device_id=device_id, ts=start + timedelta(seconds=i), humidity=None, battery=battery,
+                  received_at=now)
+        for i, battery in enumerate(batteries)
+    )

@@ -88,7 +88,8 @@ def test_an_offline_device_comes_back_only_with_a_reading_newer_than_when_it_lef
 def test_payload_timestamps_are_iso_utc_with_z():
     reading = readings("d1", [31.5])[0]
     assert rules.high_temp_payload(reading, threshold=30.0) == {
-        "temperature": 31.5, "threshold": 30.0, "ts": "2024-10-09T13:43:45.000Z",
+        "temperature": 31.5, "threshold": 30.0, "hysteresis": 0.0, "source": "default",
+        "ts": "2024-10-09T13:43:45.000Z",
     }
     assert rules.offline_payload(last_seen=T0) == {"last_seen": "2024-10-09T13:43:45.000Z"}
     assert rules.online_payload(offline_since=T0) == {"offline_since": "2024-10-09T13:43:45.000Z"}

@@ -39,7 +39,8 @@ class TestOffline:
         assert status_of("d1") == Device.Status.OFFLINE
         [alert] = alerts_of("d1")
         assert alert.alert_type == Alert.Type.OFFLINE
-        assert alert.payload == {"last_seen": iso_utc(device.last_seen)}
+        assert alert.payload == {"last_seen": iso_utc(device.last_seen), "offline_after_seconds": 2.0,
+                                 "source": "default"}
         state = DeviceAlertState.objects.get(pk="d1")
         assert state.offline_last_seen == device.last_seen
         assert state.offline_since == alert.ts
@@ -126,9 +127,10 @@ class TestHighTemp:
         high_temp.high_temp_evaluate(threshold=THRESHOLD)
         high_temp.high_temp_evaluate(threshold=THRESHOLD)
         alerts = alerts_of("d1", Alert.Type.HIGH_TEMP)
+        rule = {"threshold": 30.0, "hysteresis": 0.0, "source": "default"}
         assert [a.payload for a in alerts] == [
-            {"temperature": 31.0, "threshold": 30.0, "ts": iso_utc(rows[1].ts)},
-            {"temperature": 31.0, "threshold": 30.0, "ts": iso_utc(rows[5].ts)},
+            {"temperature": 31.0, **rule, "ts": iso_utc(rows[1].ts)},
+            {"temperature": 31.0, **rule, "ts": iso_utc(rows[5].ts)},
         ]
         assert DeviceAlertState.objects.get(pk="d1").hot
 

@@ -17,7 +17,8 @@ def exposition(metrics: WorkerMetrics) -> dict:
 def test_a_pass_moves_the_histogram_and_the_alert_counters_by_its_report():
     metrics = WorkerMetrics()
     metrics.pass_finished(PassReport(offline=2, online=1, high_temp=3, readings=40, seconds=0.004))
-    metrics.pass_finished(PassReport(offline=0, online=0, high_temp=1, readings=2, seconds=0.3))
+    metrics.pass_finished(PassReport(offline=0, online=0, high_temp=1, readings=2, seconds=0.3,
+                                     low_battery=2, anomaly=1))
     samples = exposition(metrics)
     assert sample(samples, "telemetry_alerts_pass_seconds_count") == 2
     assert sample(samples, "telemetry_alerts_pass_seconds_sum") == pytest.approx(0.304)
@@ -27,6 +28,8 @@ def test_a_pass_moves_the_histogram_and_the_alert_counters_by_its_report():
     assert sample(samples, "telemetry_alerts_raised_total", type="HIGH_TEMP") == 4
     assert sample(samples, "telemetry_alerts_raised_total", type="OFFLINE") == 2
     assert sample(samples, "telemetry_alerts_raised_total", type="ONLINE") == 1
+    assert sample(samples, "telemetry_alerts_raised_total", type="LOW_BATTERY") == 2
+    assert sample(samples, "telemetry_alerts_raised_total", type="ANOMALY") == 1
 
 
 def test_every_alert_type_is_exposed_before_its_first_alert():

@@ -99,7 +99,8 @@ def test_a_silent_device_goes_offline_once_then_online_once_when_it_sends_again(
     for device_id in devices:
         [offline] = wait_for_alerts(1, device_id=device_id, alert_type="OFFLINE")
         deadline = seen[device_id] + timedelta(seconds=OFFLINE_AFTER)
-        assert offline.payload == {"last_seen": iso_utc(seen[device_id])}
+        assert offline.payload == {"last_seen": iso_utc(seen[device_id]), "offline_after_seconds": OFFLINE_AFTER,
+                                   "source": "default"}
         assert deadline < offline.ts <= deadline + LATENESS_ALLOWED
         delays.append((offline.ts - deadline).total_seconds())
     print(f"\ndeadline -> OFFLINE alert: min {min(delays):.3f} s, median {statistics.median(delays):.3f} s, "
@@ -121,8 +122,13 @@ def test_a_silent_device_goes_offline_once_then_online_once_when_it_sends_again(
     assert worker.terminate() == 0
     body = client.get("/api/alerts/", {"deviceId": "quiet-0", "alert_type": "ONLINE"}).json()
     assert body == [{"id": online.id, "device_id": "quiet-0", "alert_type": "ONLINE",
-                     "ts": iso_utc(online.ts), "payload": online.payload}]
+                     "ts": iso_utc(online.ts), "payload": online.payload, "severity": "info", "status": "CLEARED",
+                     "cleared_at": iso_utc(online.ts), "acknowledged_at": None, "acknowledged_by": None}]
     assert [a["alert_type"] for a in client.get("/api/alerts/", {"deviceId": "quiet-1"}).json()] == ["OFFLINE"]
+    # Coming back cleared quiet-0's OFFLINE; the others, still silent, stay ACTIVE.
+    active = client.get("/api/alerts/", {"status": "active", "alert_type": "OFFLINE"}).json()
+    assert {a["device_id"] for a in active} >= set(devices) - {"quiet-0"}
+    assert offline.id not in {a["id"] for a in active}
     offline_only = client.get("/api/alerts/", {"alert_type": "offline"}).json()
     assert [a["id"] for a in offline_only] == [a.id for a in reversed(alerts(alert_type="OFFLINE"))]
     newest_two = client.get("/api/alerts/", {"limit": 2}).json()
@@ -138,8 +144,8 @@ def test_a_hot_spell_raises_one_high_temp_alert_per_episode(publisher, start_wor
     worker_passes(2)
     assert len(alerts("oven", "HIGH_TEMP")) == 2
     assert [a.payload for a in raised] == [
-        {"temperature": 31.0, "threshold": 30.0, "ts": iso_utc(readings[1].ts)},
-        {"temperature": 31.0, "threshold": 30.0, "ts": iso_utc(readings[5].ts)},
+        {"temperature": 31.0, "threshold": 30.0, "hysteresis": 0.0, "source": "default", "ts": iso_utc(readings[1].ts)},
+        {"temperature": 31.0, "threshold": 30.0, "hysteresis": 0.0, "source": "default", "ts": iso_utc(readings[5].ts)},
     ]
 
 
@@ -179,8 +185,7 @@ def test_a_killed_worker_is_replaced_without_a_second_schedule(publisher, start_
 
 
 def test_two_workers_at_once_raise_every_alert_exactly_once(publisher, start_worker):
-    start_worker()
-    start_worker()
+    workers = [start_worker(), start_worker()]
     worker_passes(1)
     # A second schedule, as the library leaves after a kill at the wrong moment: both
     # workers now evaluate at the same time until the duplicate is repaired.
@@ -201,6 +206,12 @@ def test_two_workers_at_once_raise_every_alert_exactly_once(publisher, start_wor
 
     for device_id in fleet:
         assert history(device_id) == ["HIGH_TEMP", "HIGH_TEMP", "OFFLINE", "ONLINE"]
+        # 29 ended the first episode, 20 the second; being heard again cleared OFFLINE.
+        statuses = [(a.alert_type, a.status) for a in alerts(device_id)][:4]
+        assert statuses == [("HIGH_TEMP", "CLEARED"), ("HIGH_TEMP", "CLEARED"), ("OFFLINE", "CLEARED"),
+                            ("ONLINE", "CLEARED")]
+    for worker in workers:
+        assert "IntegrityError" not in worker.output() and "alert evaluation failed" not in worker.output()
     wait_until(lambda: Task.objects.filter(task_name=TASK_NAME).count() == 1, timeout=12,
                message="the duplicate schedule was not repaired")
 

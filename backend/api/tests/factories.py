@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from alerts.models import Alert
+from alerts.rules import SEVERITY
 from devices.models import Device
 from telemetry.models import Telemetry
 
@@ -23,5 +24,10 @@ def make_readings(device: Device, count: int, *, start: datetime | None = None, 
     )
 
 
-def make_alert(device: Device, alert_type: str, *, ago: timedelta = timedelta(0), payload=None) -> Alert:
-    return Alert.objects.create(device=device, alert_type=alert_type, ts=timezone.now() - ago, payload=payload or {})
+def make_alert(device: Device, alert_type: str, *, ago: timedelta = timedelta(0), payload=None,
+               status: str = Alert.Status.ACTIVE) -> Alert:
+    ts = timezone.now() - ago
+    return Alert.objects.create(
+        device=device, alert_type=alert_type, ts=ts, payload=payload or {}, severity=SEVERITY[alert_type],
+        status=status, cleared_at=ts if status == Alert.Status.CLEARED else None,
+    )

@@ -149,7 +149,8 @@ def test_alerts_are_newest_first_and_filter_by_device_type_and_limit(client):
     everything = client.get("/api/alerts/").json()
     assert [(a["device_id"], a["alert_type"]) for a in everything] == [
         ("device-002", "HIGH_TEMP"), ("device-001", "OFFLINE"), ("device-001", "HIGH_TEMP")]
-    assert set(everything[0]) == {"id", "device_id", "alert_type", "ts", "payload"}
+    assert set(everything[0]) == {"id", "device_id", "alert_type", "ts", "payload", "severity", "status",
+                                  "cleared_at", "acknowledged_at", "acknowledged_by"}
     assert everything[2]["payload"] == {"temperature": 31.0, "threshold": 30.0}
 
     assert len(client.get("/api/alerts/?deviceId=device-001").json()) == 2

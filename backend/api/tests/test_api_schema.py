@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from alerts.models import Alert
+from alerts.models import Alert, AlertRule
 from api.tests.factories import make_alert, make_device, make_readings
 
 SCHEMA_CHECKS = [
@@ -43,6 +43,10 @@ EXPECTED_PATHS = {
     "/api/alerts/",
     "/api/telemetry/export/",
     "/api/rejections/",
+    "/api/alerts/{alert_id}/acknowledge/",
+    "/api/rules/",
+    "/api/rules/device-types/{device_type}/",
+    "/api/rules/devices/{device_id}/",
 }
 
 
@@ -53,7 +57,15 @@ def seed() -> None:
     make_device("device-002", status="OFFLINE")
     make_alert(device, Alert.Type.HIGH_TEMP, payload={"temperature": 31.0, "threshold": 30.0})
     make_alert(device, Alert.Type.OFFLINE, payload={"last_seen": "2026-01-01T00:00:00.000Z"})
-    make_alert(device, Alert.Type.ONLINE, payload={"offline_since": "2026-01-01T00:00:00.000Z"})
+    make_alert(device, Alert.Type.ONLINE, payload={"offline_since": "2026-01-01T00:00:00.000Z"},
+               status=Alert.Status.CLEARED)
+    make_alert(device, Alert.Type.LOW_BATTERY, payload={
+        "battery": 12.0, "threshold": 15.0, "hysteresis": 5.0, "source": "default", "ts": "2026-01-01T00:00:00.000Z"})
+    make_alert(device, Alert.Type.ANOMALY, payload={
+        "metric": "temperature", "value": 41.0, "z": 6.2, "mean": 24.0, "std": 2.7, "z_limit": 4.0,
+        "source": "device_type", "ts": "2026-01-01T00:00:00.000Z"})
+    AlertRule.objects.create(device_type="boiler", high_temp_threshold=45.0)
+    AlertRule.objects.create(device=device, anomaly_z=5.0)
 
 
 # The schema as the app serves it; the requests go to the same app over WSGI, in-process.

@@ -66,6 +66,13 @@ export function sampleSeries(deviceId: string, window = '5m', count = 60): Serie
   };
 }
 
+/** The lifecycle fields of an alert nobody has acknowledged yet. */
+export const unacknowledged = {
+  cleared_at: null,
+  acknowledged_at: null,
+  acknowledged_by: null,
+} as const;
+
 export function sampleAlerts(): Alert[] {
   return [
     {
@@ -74,6 +81,9 @@ export function sampleAlerts(): Alert[] {
       alert_type: 'OFFLINE',
       ts: isoAgo(80),
       payload: { last_seen: isoAgo(95) },
+      severity: 'critical',
+      status: 'ACTIVE',
+      ...unacknowledged,
     },
     {
       id: 2,
@@ -81,6 +91,9 @@ export function sampleAlerts(): Alert[] {
       alert_type: 'HIGH_TEMP',
       ts: isoAgo(120),
       payload: { temperature: 31.4, threshold: 30.0, ts: isoAgo(121) },
+      severity: 'critical',
+      status: 'ACTIVE',
+      ...unacknowledged,
     },
     {
       id: 1,
@@ -88,6 +101,10 @@ export function sampleAlerts(): Alert[] {
       alert_type: 'ONLINE',
       ts: isoAgo(600),
       payload: { offline_since: isoAgo(700) },
+      severity: 'info',
+      status: 'CLEARED',
+      ...unacknowledged,
+      cleared_at: isoAgo(600),
     },
   ];
 }

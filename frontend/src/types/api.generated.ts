@@ -9,6 +9,13 @@ export interface paths {
     /** Alerts, newest first */
     get: operations["alerts_list"];
   };
+  "/api/alerts/{alert_id}/acknowledge/": {
+    /**
+     * Acknowledge an alert (staff); again changes nothing
+     * @description A staff user takes note of an alert; the first acknowledgement stays.
+     */
+    post: operations["alerts_acknowledge_create"];
+  };
   "/api/config/": {
     /**
      * The alert thresholds in force
@@ -37,6 +44,47 @@ export interface paths {
      * @description Only a sample of the rejections is stored (docs/reliability.md, "Rejected messages").
      */
     get: operations["rejections_list"];
+  };
+  "/api/rules/": {
+    /**
+     * The alert rules: defaults, device types, devices
+     * @description The defaults and every rule of a device type or a device.
+     */
+    get: operations["rules_retrieve"];
+  };
+  "/api/rules/device-types/{device_type}/": {
+    /**
+     * A device type's rule and the values in force for it
+     * @description The rule of one device type: read, replace (staff), remove (staff).
+     */
+    get: operations["rules_device_types_retrieve"];
+    /**
+     * Replace a device type's rule (staff); null or absent inherits
+     * @description The rule of one device type: read, replace (staff), remove (staff).
+     */
+    put: operations["rules_device_types_update"];
+    /**
+     * Remove a device type's rule (staff)
+     * @description The rule of one device type: read, replace (staff), remove (staff).
+     */
+    delete: operations["rules_device_types_destroy"];
+  };
+  "/api/rules/devices/{device_id}/": {
+    /**
+     * A device's own rule and the values in force for it
+     * @description The rule of one device: read, replace (staff), remove (staff).
+     */
+    get: operations["rules_devices_retrieve"];
+    /**
+     * Replace a device's own rule (staff); null or absent inherits
+     * @description The rule of one device: read, replace (staff), remove (staff).
+     */
+    put: operations["rules_devices_update"];
+    /**
+     * Remove a device's own rule (staff)
+     * @description The rule of one device: read, replace (staff), remove (staff).
+     */
+    delete: operations["rules_devices_destroy"];
   };
   "/api/stats/avg/": {
     /** A device's averages over a window */
@@ -80,15 +128,75 @@ export interface components {
       /** Format: date-time */
       ts: string;
       payload: components["schemas"]["AlertPayload"];
+      severity: components["schemas"]["SeverityEnum"];
+      /**
+       * @description ACTIVE until the condition ends.
+       *
+       * * `ACTIVE` - Active
+       * * `CLEARED` - Cleared
+       */
+      status: components["schemas"]["AlertStatusEnum"];
+      /**
+       * Format: date-time
+       * @description When the condition ended; null while ACTIVE.
+       */
+      cleared_at: string | null;
+      /**
+       * Format: date-time
+       * @description When a staff user first acknowledged it.
+       */
+      acknowledged_at: string | null;
+      /** @description Who first acknowledged it (username). */
+      acknowledged_by: string | null;
     };
-    AlertPayload: components["schemas"]["HighTempPayload"] | components["schemas"]["OfflinePayload"] | components["schemas"]["OnlinePayload"];
+    AlertPayload: components["schemas"]["HighTempPayload"] | components["schemas"]["OfflinePayload"] | components["schemas"]["OnlinePayload"] | components["schemas"]["LowBatteryPayload"] | components["schemas"]["AnomalyPayload"];
+    /**
+     * @description * `ACTIVE` - Active
+     * * `CLEARED` - Cleared
+     * @enum {string}
+     */
+    AlertStatusEnum: "ACTIVE" | "CLEARED";
     /**
      * @description * `HIGH_TEMP` - High Temp
      * * `OFFLINE` - Offline
      * * `ONLINE` - Online
+     * * `LOW_BATTERY` - Low Battery
+     * * `ANOMALY` - Anomaly
      * @enum {string}
      */
-    AlertTypeEnum: "HIGH_TEMP" | "OFFLINE" | "ONLINE";
+    AlertTypeEnum: "HIGH_TEMP" | "OFFLINE" | "ONLINE" | "LOW_BATTERY" | "ANOMALY";
+    AnomalyPayload: {
+      metric: components["schemas"]["MetricEnum"];
+      /** Format: double */
+      value: number;
+      /**
+       * Format: double
+       * @description Standard deviations from the device's recent mean.
+       */
+      z: number;
+      /** Format: double */
+      mean: number;
+      /** Format: double */
+      std: number;
+      /**
+       * Format: double
+       * @description K: more standard deviations than this is anomalous.
+       */
+      z_limit: number;
+      /**
+       * @description Where K was set.
+       *
+       * * `device` - device
+       * * `device_type` - device_type
+       * * `default` - default
+       */
+      source: components["schemas"]["SourceEnum"];
+      /**
+       * Format: date-time
+       * @description The reading's time.
+       */
+      ts: string;
+    };
     Config: {
       /** Format: double */
       high_temp_threshold: number;
@@ -101,6 +209,21 @@ export interface components {
      * @enum {string}
      */
     ConnectionStateEnum: "connected" | "disconnected";
+    /** @description The environment's defaults (HIGH_TEMP_THRESHOLD, ...), which rules override. */
+    DefaultRules: {
+      /** Format: double */
+      high_temp_threshold: number;
+      /** Format: double */
+      high_temp_hysteresis: number;
+      /** Format: double */
+      offline_after_seconds: number;
+      /** Format: double */
+      low_battery_percent: number;
+      /** Format: double */
+      low_battery_hysteresis: number;
+      /** Format: double */
+      anomaly_z: number;
+    };
     Device: {
       device_id: string;
       status: components["schemas"]["DeviceStatusEnum"];
@@ -111,12 +234,82 @@ export interface components {
       location: string;
       latest: components["schemas"]["LatestReading"] | null;
     };
+    /** @description The tunable thresholds; null inherits (a device from its type, a type from the default). */
+    DeviceRule: {
+      /**
+       * Format: double
+       * @description °C; a reading above it is high.
+       */
+      high_temp_threshold?: number | null;
+      /**
+       * Format: double
+       * @description °C; an episode ends at a reading at or below threshold minus this.
+       */
+      high_temp_hysteresis?: number | null;
+      /**
+       * Format: double
+       * @description Silence before OFFLINE.
+       */
+      offline_after_seconds?: number | null;
+      /**
+       * Format: double
+       * @description A battery below it is low.
+       */
+      low_battery_percent?: number | null;
+      /**
+       * Format: double
+       * @description Points; an episode ends at a battery at or above the level plus this.
+       */
+      low_battery_hysteresis?: number | null;
+      /**
+       * Format: double
+       * @description K: standard deviations from the recent mean that make a reading anomalous.
+       */
+      anomaly_z?: number | null;
+      device_id: string;
+      effective: components["schemas"]["EffectiveRules"];
+    };
     /**
      * @description * `ONLINE` - Online
      * * `OFFLINE` - Offline
      * @enum {string}
      */
     DeviceStatusEnum: "ONLINE" | "OFFLINE";
+    /** @description The tunable thresholds; null inherits (a device from its type, a type from the default). */
+    DeviceTypeRule: {
+      /**
+       * Format: double
+       * @description °C; a reading above it is high.
+       */
+      high_temp_threshold?: number | null;
+      /**
+       * Format: double
+       * @description °C; an episode ends at a reading at or below threshold minus this.
+       */
+      high_temp_hysteresis?: number | null;
+      /**
+       * Format: double
+       * @description Silence before OFFLINE.
+       */
+      offline_after_seconds?: number | null;
+      /**
+       * Format: double
+       * @description A battery below it is low.
+       */
+      low_battery_percent?: number | null;
+      /**
+       * Format: double
+       * @description Points; an episode ends at a battery at or above the level plus this.
+       */
+      low_battery_hysteresis?: number | null;
+      /**
+       * Format: double
+       * @description K: standard deviations from the recent mean that make a reading anomalous.
+       */
+      anomaly_z?: number | null;
+      device_type: string;
+      effective: components["schemas"]["EffectiveRules"];
+    };
     DeviceWindowStats: {
       device_id: string;
       /** Format: double */
@@ -124,6 +317,20 @@ export interface components {
       /** Format: double */
       avg_humidity: number | null;
       data_points: number;
+    };
+    /** @description The value in force for each threshold, and where it was set. */
+    EffectiveRules: {
+      high_temp_threshold: components["schemas"]["EffectiveValue"];
+      high_temp_hysteresis: components["schemas"]["EffectiveValue"];
+      offline_after_seconds: components["schemas"]["EffectiveValue"];
+      low_battery_percent: components["schemas"]["EffectiveValue"];
+      low_battery_hysteresis: components["schemas"]["EffectiveValue"];
+      anomaly_z: components["schemas"]["EffectiveValue"];
+    };
+    EffectiveValue: {
+      /** Format: double */
+      value: number;
+      source: components["schemas"]["SourceEnum"];
     };
     /** @description Every error the API answers: `{"error": "...", "field": "..."}`. */
     Error: {
@@ -153,6 +360,19 @@ export interface components {
       /** Format: double */
       threshold: number;
       /**
+       * Format: double
+       * @description °C below the threshold that end the episode.
+       */
+      hysteresis?: number;
+      /**
+       * @description Where the rule was set.
+       *
+       * * `device` - device
+       * * `device_type` - device_type
+       * * `default` - default
+       */
+      source?: components["schemas"]["SourceEnum"];
+      /**
        * Format: date-time
        * @description The reading's time.
        */
@@ -166,9 +386,55 @@ export interface components {
       /** Format: double */
       humidity: number | null;
     };
+    LowBatteryPayload: {
+      /** Format: double */
+      battery: number;
+      /**
+       * Format: double
+       * @description Percent; a battery below it is low.
+       */
+      threshold: number;
+      /**
+       * Format: double
+       * @description Points above the threshold that end the episode.
+       */
+      hysteresis: number;
+      /**
+       * @description Where the rule was set.
+       *
+       * * `device` - device
+       * * `device_type` - device_type
+       * * `default` - default
+       */
+      source: components["schemas"]["SourceEnum"];
+      /**
+       * Format: date-time
+       * @description The reading's time.
+       */
+      ts: string;
+    };
+    /**
+     * @description * `temperature` - temperature
+     * * `humidity` - humidity
+     * @enum {string}
+     */
+    MetricEnum: "temperature" | "humidity";
     OfflinePayload: {
       /** Format: date-time */
       last_seen: string;
+      /**
+       * Format: double
+       * @description The silence allowed.
+       */
+      offline_after_seconds?: number;
+      /**
+       * @description Where the rule was set.
+       *
+       * * `device` - device
+       * * `device_type` - device_type
+       * * `default` - default
+       */
+      source?: components["schemas"]["SourceEnum"];
     };
     OnlinePayload: {
       /** Format: date-time */
@@ -183,6 +449,46 @@ export interface components {
       reason: string;
       /** @description The stored payload's first 1,000 characters. */
       payload: string;
+    };
+    /** @description The tunable thresholds; null inherits (a device from its type, a type from the default). */
+    RuleValues: {
+      /**
+       * Format: double
+       * @description °C; a reading above it is high.
+       */
+      high_temp_threshold?: number | null;
+      /**
+       * Format: double
+       * @description °C; an episode ends at a reading at or below threshold minus this.
+       */
+      high_temp_hysteresis?: number | null;
+      /**
+       * Format: double
+       * @description Silence before OFFLINE.
+       */
+      offline_after_seconds?: number | null;
+      /**
+       * Format: double
+       * @description A battery below it is low.
+       */
+      low_battery_percent?: number | null;
+      /**
+       * Format: double
+       * @description Points; an episode ends at a battery at or above the level plus this.
+       */
+      low_battery_hysteresis?: number | null;
+      /**
+       * Format: double
+       * @description K: standard deviations from the recent mean that make a reading anomalous.
+       */
+      anomaly_z?: number | null;
+    };
+    Rules: {
+      defaults: components["schemas"]["DefaultRules"];
+      /** @description Every device type with a rule. */
+      device_types: components["schemas"]["DeviceTypeRule"][];
+      /** @description Every device with a rule of its own. */
+      devices: components["schemas"]["DeviceRule"][];
     };
     Series: {
       device_id: string;
@@ -199,6 +505,20 @@ export interface components {
       humidity: number | null;
       count: number;
     };
+    /**
+     * @description * `critical` - Critical
+     * * `warning` - Warning
+     * * `info` - Info
+     * @enum {string}
+     */
+    SeverityEnum: "critical" | "warning" | "info";
+    /**
+     * @description * `device` - device
+     * * `device_type` - device_type
+     * * `default` - default
+     * @enum {string}
+     */
+    SourceEnum: "device" | "device_type" | "default";
     Telemetry: {
       id: number;
       device_id: string;
@@ -242,16 +562,35 @@ export interface operations {
   alerts_list: {
     parameters: {
       query?: {
+        /** @description Only acknowledged (true) or unacknowledged (false) alerts. */
+        acknowledged?: boolean;
         /**
          * @description Case-insensitive.
          *
          * * `HIGH_TEMP` - High Temp
          * * `OFFLINE` - Offline
          * * `ONLINE` - Online
+         * * `LOW_BATTERY` - Low Battery
+         * * `ANOMALY` - Anomaly
          */
-        alert_type?: "HIGH_TEMP" | "OFFLINE" | "ONLINE";
+        alert_type?: "HIGH_TEMP" | "OFFLINE" | "ONLINE" | "LOW_BATTERY" | "ANOMALY";
         deviceId?: string;
         limit?: number;
+        /**
+         * @description Case-insensitive.
+         *
+         * * `critical` - Critical
+         * * `warning` - Warning
+         * * `info` - Info
+         */
+        severity?: "critical" | "warning" | "info";
+        /**
+         * @description Case-insensitive.
+         *
+         * * `ACTIVE` - Active
+         * * `CLEARED` - Cleared
+         */
+        status?: "ACTIVE" | "CLEARED";
       };
     };
     responses: {
@@ -280,6 +619,43 @@ export interface operations {
       };
       /** @description On PostgreSQL: the query ran past the web's statement timeout (WEB_STATEMENT_TIMEOUT_SECONDS) and was cancelled. */
       503: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Acknowledge an alert (staff); again changes nothing
+   * @description A staff user takes note of an alert; the first acknowledgement stays.
+   */
+  alerts_acknowledge_create: {
+    parameters: {
+      path: {
+        /** @description The alert's id. */
+        alert_id: number;
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["Alert"];
+        };
+      };
+      /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The alert is unknown. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests from this client; the Retry-After header says when to try again. */
+      429: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -466,6 +842,261 @@ export interface operations {
       };
       /** @description On PostgreSQL: the query ran past the web's statement timeout (WEB_STATEMENT_TIMEOUT_SECONDS) and was cancelled. */
       503: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * The alert rules: defaults, device types, devices
+   * @description The defaults and every rule of a device type or a device.
+   */
+  rules_retrieve: {
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["Rules"];
+        };
+      };
+      /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests from this client; the Retry-After header says when to try again. */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * A device type's rule and the values in force for it
+   * @description The rule of one device type: read, replace (staff), remove (staff).
+   */
+  rules_device_types_retrieve: {
+    parameters: {
+      path: {
+        device_type: string;
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["DeviceTypeRule"];
+        };
+      };
+      /** @description A query parameter is missing or invalid. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests from this client; the Retry-After header says when to try again. */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Replace a device type's rule (staff); null or absent inherits
+   * @description The rule of one device type: read, replace (staff), remove (staff).
+   */
+  rules_device_types_update: {
+    parameters: {
+      path: {
+        device_type: string;
+      };
+    };
+    requestBody?: {
+      content: {
+        "application/json": components["schemas"]["RuleValues"];
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["DeviceTypeRule"];
+        };
+      };
+      /** @description A query parameter is missing or invalid. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests from this client; the Retry-After header says when to try again. */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Remove a device type's rule (staff)
+   * @description The rule of one device type: read, replace (staff), remove (staff).
+   */
+  rules_device_types_destroy: {
+    parameters: {
+      path: {
+        device_type: string;
+      };
+    };
+    responses: {
+      /** @description No response body */
+      204: {
+        content: never;
+      };
+      /** @description A query parameter is missing or invalid. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests from this client; the Retry-After header says when to try again. */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * A device's own rule and the values in force for it
+   * @description The rule of one device: read, replace (staff), remove (staff).
+   */
+  rules_devices_retrieve: {
+    parameters: {
+      path: {
+        device_id: string;
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["DeviceRule"];
+        };
+      };
+      /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The device is unknown. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests from this client; the Retry-After header says when to try again. */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Replace a device's own rule (staff); null or absent inherits
+   * @description The rule of one device: read, replace (staff), remove (staff).
+   */
+  rules_devices_update: {
+    parameters: {
+      path: {
+        device_id: string;
+      };
+    };
+    requestBody?: {
+      content: {
+        "application/json": components["schemas"]["RuleValues"];
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["DeviceRule"];
+        };
+      };
+      /** @description A query parameter is missing or invalid. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The device is unknown. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests from this client; the Retry-After header says when to try again. */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Remove a device's own rule (staff)
+   * @description The rule of one device: read, replace (staff), remove (staff).
+   */
+  rules_devices_destroy: {
+    parameters: {
+      path: {
+        device_id: string;
+      };
+    };
+    responses: {
+      /** @description No response body */
+      204: {
+        content: never;
+      };
+      /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The device is unknown. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests from this client; the Retry-After header says when to try again. */
+      429: {
         content: {
           "application/json": components["schemas"]["Error"];
         };

@@ -1,7 +1,7 @@
 import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
-import { isoAgo } from '@/testing/data';
+import { isoAgo, unacknowledged } from '@/testing/data';
 import { createFakeApi } from '@/testing/fake-api';
 import { renderApp } from '@/testing/render-app';
 
@@ -52,7 +52,8 @@ describe('alerts page', () => {
     expect(before.some((row) => within(row).queryByText('New'))).toBe(false);
 
     api.state.alerts = [
-      { id: 4, device_id: 'device-001', alert_type: 'HIGH_TEMP', ts: isoAgo(0), payload: { temperature: 30.7, threshold: 30 } },
+      { id: 4, device_id: 'device-001', alert_type: 'HIGH_TEMP', ts: isoAgo(0), payload: { temperature: 30.7, threshold: 30 },
+        severity: 'critical', status: 'ACTIVE', ...unacknowledged },
       ...api.state.alerts,
     ];
     await act(() => client.refetchQueries({ queryKey: ['alerts'] }));

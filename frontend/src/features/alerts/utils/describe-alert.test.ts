@@ -1,6 +1,9 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
 import { describeAlert, parseAlertType } from './describe-alert';
+import { unacknowledged } from '@/testing/data';
+
+const lifecycle = { severity: 'critical', status: 'ACTIVE', ...unacknowledged } as const;
 
 describe('describeAlert', () => {
   it('says how hot a HIGH_TEMP reading was against the threshold', () => {
@@ -11,6 +14,7 @@ describe('describeAlert', () => {
         alert_type: 'HIGH_TEMP',
         ts: '2024-10-09T14:00:00Z',
         payload: { temperature: 31.24, threshold: 30, ts: '2024-10-09T13:59:59Z' },
+        ...lifecycle,
       }),
     ).toBe('31.2 °C, above the 30.0 °C threshold');
   });
@@ -22,6 +26,7 @@ describe('describeAlert', () => {
       alert_type: 'OFFLINE',
       ts: '2024-10-09T14:00:00Z',
       payload: { last_seen: '2024-10-09T13:59:49Z' },
+      ...lifecycle,
     });
     expect(text).toMatch(/^Silent since \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
   });
@@ -33,6 +38,7 @@ describe('describeAlert', () => {
       alert_type: 'ONLINE',
       ts: '2024-10-09T14:00:00Z',
       payload: { offline_since: '2024-10-09T13:59:49Z' },
+      ...lifecycle,
     });
     expect(text).toMatch(/^Reporting again after being offline since /);
   });

@@ -1,0 +1,58 @@
+"""Alerts raised before they could end are migrated: what still holds stays ACTIVE, the rest CLEARED."""
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+pytestmark = pytest.mark.django_db(transaction=True)
+BEFORE = [("alerts", "0002_worker_state")]
+AFTER = [("alerts", "0005_one_active_alert")]
+
+
+def migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+def test_existing_alerts_get_a_status_a_severity_and_cleared_at():
+    apps = migrate(BEFORE)
+    try:
+        Device = apps.get_model("devices", "Device")
+        Alert = apps.get_model("alerts", "Alert")
+        State = apps.get_model("alerts", "DeviceAlertState")
+        now = timezone.now()
+        hot = Device.objects.create(device_id="hot", last_seen=now)
+        cool = Device.objects.create(device_id="cool", last_seen=now)
+        away = Device.objects.create(device_id="away", last_seen=now, status="OFFLINE")
+        back = Device.objects.create(device_id="back", last_seen=now)
+        State.objects.create(device=hot, hot=True)
+        State.objects.create(device=cool, hot=False)
+
+        def alert(device, alert_type, minutes_ago):
+            return Alert.objects.create(device=device, alert_type=alert_type, ts=now - timedelta(minutes=minutes_ago)).pk
+
+        ids = {
+            "hot_old": alert(hot, "HIGH_TEMP", 9), "hot_new": alert(hot, "HIGH_TEMP", 2),
+            "cool": alert(cool, "HIGH_TEMP", 5),
+            "away_old": alert(away, "OFFLINE", 8), "away_online": alert(away, "ONLINE", 7),
+            "away_new": alert(away, "OFFLINE", 3),
+            "back_offline": alert(back, "OFFLINE", 6), "back_online": alert(back, "ONLINE", 4),
+        }
+        apps = migrate(AFTER)
+        Alert = apps.get_model("alerts", "Alert")
+        rows = {name: Alert.objects.get(pk=pk) for name, pk in ids.items()}
+        active = {name for name, row in rows.items() if row.status == "ACTIVE"}
+        assert active == {"hot_new", "away_new"}
+        assert all(rows[name].cleared_at is None for name in active)
+        assert all(row.cleared_at is not None for name, row in rows.items() if name not in active)
+        assert rows["back_online"].cleared_at == rows["back_online"].ts
+        assert {name: row.severity for name, row in rows.items()} == {
+            "hot_old": "critical", "hot_new": "critical", "cool": "critical", "away_old": "critical",
+            "away_online": "info", "away_new": "critical", "back_offline": "critical", "back_online": "info",
+        }
+    finally:
+        migrate(AFTER)
