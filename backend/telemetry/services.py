@@ -13,12 +13,13 @@ from telemetry.payload import Reading
 
 @dataclass(frozen=True, slots=True)
 class RejectedInput:
-    """A refused message as it will be kept: topic, raw bytes, reason, receive time."""
+    """A refused message as it will be kept: topic, raw bytes, reason, receive time, MQTT DUP flag."""
 
     topic: str
     payload: bytes
     reason: str
     received_at: datetime
+    redelivered: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,13 @@ class IncomingMessage:
     # Which connection delivered it: a packet id is only meaningful on that connection.
     connection: int
     received_at: datetime
+    # MQTT's DUP flag: the broker sent it before and saw no ack (e.g. the ingest crashed).
+    redelivered: bool = False
+
+    @property
+    def size(self) -> int:
+        """Bytes it holds in memory, near enough: payload and topic."""
+        return len(self.payload) + len(self.topic)
 
 
 # Put on the queue only to wake its reader; not a message.
@@ -46,7 +53,9 @@ class MqttReceiver:
         self.config = config
         self.messages: queue.SimpleQueue[IncomingMessage | None] = queue.SimpleQueue()
         self.connected = False
+        self.subscription_refused = False
         self.connection = 0
+        self._session_present = False
         self.state_changed = threading.Event()
         self._stopping = False
         self._client = mqtt.Client(
@@ -64,6 +73,7 @@ class MqttReceiver:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
 
     def start(self) -> None:
         """Connect in the background; paho retries with backoff until the broker answers."""
@@ -76,6 +86,13 @@ class MqttReceiver:
         self._stopping = True
         self._client.disconnect()
         self._client.loop_stop()
+
+    @property
+    def state(self) -> str:
+        """The heartbeat's state: "connected" only while subscribed with the broker's consent."""
+        if not self.connected:
+            return "disconnected"
+        return "subscription refused" if self.subscription_refused else "connected"
 
     def ack(self, message: IncomingMessage) -> None:
         """Acknowledge a committed message, if the connection that delivered it is still up.
@@ -102,12 +119,25 @@ class MqttReceiver:
             return
         self.connection += 1
         self.connected = True
+        self.subscription_refused = False
+        self._session_present = flags.session_present
         self.state_changed.set()
         client.subscribe(self.config.topic, qos=1)
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        refused = [code for code in reason_codes if code.is_failure]
+        if refused:
+            # Mosquitto answers 0x80 when its ACL denies the topic: the session stays up
+            # but no reading will ever arrive, which the health endpoint must show.
+            self.subscription_refused = True
+            self.state_changed.set()
+            log.error("the broker refused the subscription to %s (%s): no readings will arrive; "
+                      "check the broker's ACL for this user", self.config.topic, refused[0])
+            return
         log.info(
             "connected, subscribed to %s (session %s)",
             self.config.topic,
-            "resumed" if flags.session_present else "new",
+            "resumed" if self._session_present else "new",
         )
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
@@ -129,5 +159,6 @@ class MqttReceiver:
                 qos=message.qos,
                 connection=self.connection,
                 received_at=timezone.now(),
+                redelivered=bool(message.dup),
             )
         )

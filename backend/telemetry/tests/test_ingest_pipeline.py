@@ -1,0 +1,312 @@
+"""The ingest pipeline under pressure: stopping whatever it is doing, durable commits,
+redeliveries, memory bounds, poison input and a refused subscription.
+
+Real Mosquitto (the project's mosquitto.conf), the real `manage.py ingest` and its
+writer process, the test database.
+"""
+import json
+import re
+import sqlite3
+import threading
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import psutil
+import pytest
+from django.db import connection
+
+from devtools.broker import LocalBroker, mosquitto_binary
+from devtools.waiting import wait_until
+from health.models import Heartbeat
+from telemetry.models import RejectedMessage, Telemetry
+from telemetry.tests.test_faults import (  # noqa: F401 - start_fleet is a fixture
+    TS0,
+    error_lines,
+    report,
+    sqlite_test_database,
+    start_fleet,
+    stored_count,
+    stored_rows,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+STOP_DEADLINE_SECONDS = 10.0  # docs/contract.md: exit 0 within 10 s of SIGTERM
+
+
+def stored_keys(prefix: str) -> Counter:
+    """The multiset of (device, n) stored for a fleet, n = ts - TS0."""
+    return Counter((device, n) for device, _, n in stored_rows(prefix))
+
+
+def accepted_keys(result: dict) -> Counter:
+    return Counter((device, n) for device, numbers in result["acked"].items() for n in numbers)
+
+
+def timed_stop(process) -> float:
+    """SIGTERM; the seconds until the process exited with code 0 (fails past the deadline)."""
+    started = time.monotonic()
+    code = process.terminate(timeout=STOP_DEADLINE_SECONDS)
+    elapsed = time.monotonic() - started
+    assert code == 0, process.output()[-3000:]
+    return elapsed
+
+
+def family_rss(pid: int) -> int:
+    """Resident bytes of a process and its children (the ingest and its writer)."""
+    parent = psutil.Process(pid)
+    total = 0
+    for member in [parent, *parent.children(recursive=True)]:
+        try:
+            total += member.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+# --------------------------------------------------------------------------- 1. a stop that always stops
+
+
+@pytest.mark.parametrize("busy_timeout", ["0.5", "30"], ids=["retrying", "waiting-on-the-lock"])
+def test_a_stop_while_sqlite_is_locked_exits_in_time_and_a_restart_stores_everything_once(
+    private_broker, platform_env, start_ingest, start_fleet, busy_timeout, capsys  # noqa: F811
+):
+    database = sqlite_test_database()
+    # 0.5 s: the writer's commit fails and is retried; 30 s (the default): it waits inside SQLite.
+    env = platform_env(private_broker, SQLITE_BUSY_TIMEOUT_SECONDS=busy_timeout)
+    ingest = start_ingest(private_broker, env=env)
+    locker = sqlite3.connect(database, timeout=10, isolation_level=None)
+    try:
+        locker.execute("BEGIN EXCLUSIVE")
+        fleet = start_fleet(private_broker, devices=20, count=1_000)  # 20,000 readings, as fast as accepted
+        result = fleet.finish()
+        assert result["acked_total"] == 20_000
+        if busy_timeout == "0.5":
+            wait_until(lambda: error_lines(ingest.output()), timeout=15, message="no database error logged")
+        # The broker has handed the ingest its whole in-flight window by now: far more than a pipe holds.
+        stop_seconds = timed_stop(ingest)
+    finally:
+        if locker.in_transaction:
+            locker.execute("ROLLBACK")
+        locker.close()
+    assert stored_count(fleet.prefix) == 0
+
+    restarted = start_ingest(private_broker, env=env)
+    wait_until(lambda: stored_count(fleet.prefix) >= 20_000, timeout=90,
+               message="the restarted ingest did not store the 20,000 readings")
+    timed_stop(restarted)
+    assert stored_keys(fleet.prefix) == accepted_keys(result)
+    report(capsys, f"stop under a SQLite lock (busy timeout {busy_timeout} s)", sent=result["sent"],
+           stop_s=stop_seconds, stored_after_restart=stored_count(fleet.prefix))
+
+
+def test_a_stop_while_draining_a_backlog_exits_in_time_and_a_restart_stores_everything_once(
+    private_broker, platform_env, start_ingest, start_fleet, capsys  # noqa: F811
+):
+    env = platform_env(private_broker)
+    timed_stop(start_ingest(private_broker, env=env))  # creates the persistent session
+    fleet = start_fleet(private_broker, devices=20, count=1_000)  # queued for the stopped ingest
+    result = fleet.finish()
+    ingest = start_ingest(private_broker, env=env)
+    wait_until(lambda: stored_count(fleet.prefix) > 0, timeout=30)
+    stop_seconds = timed_stop(ingest)
+    stored_at_stop = stored_count(fleet.prefix)
+
+    restarted = start_ingest(private_broker, env=env)
+    wait_until(lambda: stored_count(fleet.prefix) >= 20_000, timeout=90)
+    timed_stop(restarted)
+    assert stored_keys(fleet.prefix) == accepted_keys(result)
+    report(capsys, "stop mid-backlog", sent=result["sent"], stored_at_stop=stored_at_stop, stop_s=stop_seconds)
+
+
+# --------------------------------------------------------------------------- 2. acknowledged means durable
+
+
+def test_the_writer_commits_with_synchronous_full(mqtt_broker, start_ingest):
+    sqlite_test_database()
+    ingest = start_ingest(mqtt_broker)
+    # The writer reports what its own connection answers to PRAGMA synchronous.
+    ingest.wait_for_output(r"writer started \(pid \d+, sqlite synchronous=FULL\)")
+    with connection.cursor() as cursor:  # every process shares the settings' init_command
+        cursor.execute("PRAGMA synchronous")
+        assert cursor.fetchone()[0] == 2  # FULL
+
+
+def test_sqlite_synchronous_can_be_set_to_normal_for_the_benchmark(mqtt_broker, platform_env, start_ingest):
+    sqlite_test_database()
+    ingest = start_ingest(mqtt_broker, env=platform_env(mqtt_broker, SQLITE_SYNCHRONOUS="normal"))
+    ingest.wait_for_output(r"writer started \(pid \d+, sqlite synchronous=NORMAL\)")
+
+
+# --------------------------------------------------------------------------- 3. redeliveries without ts
+
+
+def test_readings_without_ts_redelivered_after_a_crash_are_counted_and_qos0_ones_are_not_lost(
+    private_broker, platform_env, start_ingest, publisher_for
+):
+    database = sqlite_test_database()
+    env = platform_env(private_broker, SQLITE_BUSY_TIMEOUT_SECONDS="0.5")
+    ingest = start_ingest(private_broker, env=env)
+    publisher = publisher_for(private_broker)
+    locker = sqlite3.connect(database, timeout=10, isolation_level=None)
+    try:
+        locker.execute("BEGIN EXCLUSIVE")  # the writer cannot commit, so nothing is acked
+        for index in range(10):
+            publisher.publish("devices/dev-nots-q1/telemetry", {"temperature": 20 + index}, qos=1)
+            publisher.publish("devices/dev-nots-q0/telemetry", {"temperature": 20 + index}, qos=0)
+        wait_until(lambda: error_lines(ingest.output()), timeout=15, message="no database error logged")
+        ingest.kill()  # crashed with 20 readings delivered and none acked
+    finally:
+        if locker.in_transaction:
+            locker.execute("ROLLBACK")
+        locker.close()
+
+    restarted = start_ingest(private_broker, env=env)
+    wait_until(lambda: Telemetry.objects.filter(device__device_id__startswith="dev-nots-").count() == 20, timeout=30,
+               message="the redelivered readings were not all stored")
+    # QoS 0 reached the ingest at QoS 1 (upgrade_outgoing_qos), so the broker kept it until the ack.
+    for device in ("dev-nots-q1", "dev-nots-q0"):
+        assert sorted(Telemetry.objects.filter(device_id=device).values_list("temperature", flat=True)) == [
+            20.0 + index for index in range(10)
+        ]
+    wait_until(lambda: Heartbeat.objects.get(pk="ingest").details.get("redelivered_without_ts") == 20, timeout=15,
+               message="the heartbeat does not count 20 redelivered readings without ts")
+    restarted.wait_for_output(r"totals: .*redelivered_without_ts=20\b")
+    timed_stop(restarted)
+    assert re.search(r"ingest stopped \(totals: .*'redelivered_without_ts': 20\b", restarted.output())
+
+
+# --------------------------------------------------------------------------- 5. memory bounds
+
+
+LARGE_PAYLOAD_COUNT = 1_000
+LARGE_PAYLOAD_BYTES = 60 * 1024
+# The ingest and its writer may grow at most this much while 60 MB of payloads pass.
+LARGE_PAYLOAD_RSS_GROWTH_MB = 48
+
+
+def test_the_ingest_memory_stays_bounded_while_large_payloads_arrive(
+    private_broker, start_ingest, publisher_for, capsys
+):
+    ingest = start_ingest(private_broker)
+    prefix = f"big{uuid.uuid4().hex[:6]}"
+    publisher_for(private_broker).reading(f"{prefix}-warm-up-0", temperature=20.0, ts=TS0)
+    wait_until(lambda: stored_count(f"{prefix}-warm-up") == 1)  # the writer is up, Django loaded
+    baseline = family_rss(ingest.process.pid)
+    samples, halt = [], threading.Event()
+
+    def sample() -> None:
+        while not halt.is_set():
+            samples.append(family_rss(ingest.process.pid))
+            halt.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2, client_id=f"{prefix}-publisher")
+    client.max_inflight_messages_set(LARGE_PAYLOAD_COUNT)
+    client.max_queued_messages_set(0)
+    client.connect("127.0.0.1", private_broker.port)
+    client.loop_start()
+    try:
+        infos = []
+        for index in range(LARGE_PAYLOAD_COUNT):
+            body = {"temperature": 20.0, "ts": TS0 + index, "note": ""}
+            padding = LARGE_PAYLOAD_BYTES - len(json.dumps(body))
+            body["note"] = "x" * padding
+            # Half at QoS 0: without upgrade_outgoing_qos those bypass the broker's window.
+            infos.append(client.publish(f"devices/{prefix}-big-{index % 10}/telemetry", json.dumps(body), qos=index % 2))
+        for info in infos:
+            info.wait_for_publish(timeout=60)
+        wait_until(lambda: stored_count(f"{prefix}-big") >= LARGE_PAYLOAD_COUNT, timeout=120,
+                   message="not every large reading was stored")
+    finally:
+        halt.set()
+        sampler.join()
+        client.disconnect()
+        client.loop_stop()
+    growth_mb = (max(samples) - baseline) / 2**20
+    report(capsys, "1,000 x 60 KiB", baseline_mb=baseline / 2**20, peak_mb=max(samples) / 2**20,
+           growth_mb=growth_mb)
+    assert stored_count(f"{prefix}-big") == LARGE_PAYLOAD_COUNT
+    assert growth_mb < LARGE_PAYLOAD_RSS_GROWTH_MB
+
+
+# --------------------------------------------------------------------------- 6. poison input
+
+
+@pytest.fixture
+def poisoned_temperature():
+    """A SQLite trigger that makes storing a reading of 66.6 °C fail; dropped after the test."""
+    sqlite_test_database()
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TRIGGER poison_reading BEFORE INSERT ON telemetry_telemetry "
+                       "WHEN NEW.temperature = 66.6 BEGIN SELECT RAISE(ABORT, 'poisoned reading'); END")
+    yield 66.6
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER IF EXISTS poison_reading")
+
+
+def test_a_reading_the_database_refuses_becomes_a_rejection_and_the_batch_around_it_is_stored(
+    mqtt_broker, start_ingest, publisher_for, poisoned_temperature
+):
+    # Batches gather for up to 2 s, so the bad reading shares one with many good ones.
+    ingest = start_ingest(mqtt_broker, "--flush-ms", "2000")
+    publisher = publisher_for(mqtt_broker)
+    for index in range(300):
+        temperature = poisoned_temperature if index == 150 else 20.0
+        publisher.reading("dev-poison", temperature=temperature, ts=TS0 + index)
+
+    wait_until(lambda: Telemetry.objects.filter(device_id="dev-poison").count() == 299, timeout=30,
+               message="the good readings of the poisoned batch were not stored")
+    [rejection] = RejectedMessage.objects.filter(topic="devices/dev-poison/telemetry")
+    assert rejection.reason == "could not be stored: IntegrityError: poisoned reading"
+    assert json.loads(rejection.payload)["ts"] == TS0 + 150
+    assert not Telemetry.objects.filter(device_id="dev-poison", temperature=poisoned_temperature).exists()
+
+    publisher.reading("dev-poison", temperature=21.0, ts=TS0 + 1_000)  # the stream goes on
+    wait_until(lambda: Telemetry.objects.filter(device_id="dev-poison").count() == 300, timeout=15)
+    ingest.wait_for_output(r"rejected=1\b")
+    assert "writer process exited" not in ingest.output()
+    timed_stop(ingest)
+
+
+# --------------------------------------------------------------------------- 7. a refused subscription
+
+
+def dynamic_security_plugin() -> Path | None:
+    """Mosquitto's dynamic security plugin, wherever the distribution installed it."""
+    binary = Path(mosquitto_binary()).resolve()
+    for root in (binary.parents[1] / "lib", binary.parents[1] / "lib64", Path("/usr/lib")):
+        found = next(root.glob("**/mosquitto_dynamic_security.so"), None) if root.is_dir() else None
+        if found:
+            return found
+    return None
+
+
+def test_a_subscription_the_broker_refuses_is_an_error_and_health_shows_mqtt_disconnected(
+    tmp_path, platform_env, start_process, client
+):
+    # Mosquitto's acl_file never refuses a SUBSCRIBE (it filters deliveries); the
+    # dynamic security plugin does, with 0x80, when its ACL denies the topic.
+    plugin = dynamic_security_plugin()
+    if plugin is None:
+        pytest.skip("mosquitto_dynamic_security.so is not installed")
+    dynsec = tmp_path / "dynamic-security.json"
+    dynsec.write_text(json.dumps({
+        "defaultACLAccess": {"publishClientSend": True, "publishClientReceive": True,
+                             "subscribe": False, "unsubscribe": True},
+        "clients": [], "roles": [], "groups": [{"groupname": "anonymous", "roles": []}],
+        "anonymousGroup": "anonymous",
+    }))
+    extra = f"plugin {plugin}\nplugin_opt_config_file {dynsec}\n"
+    with LocalBroker(tmp_path / "broker", extra=extra) as broker:
+        ingest = start_process("ingest", "--summary-seconds", "1", env=platform_env(broker))
+        ingest.wait_for_output(r"ERROR telemetry\.ingest: the broker refused the subscription to devices/\+/telemetry")
+        wait_until(lambda: Heartbeat.objects.filter(pk="ingest", state="subscription refused").exists(),
+                   timeout=15, message="the heartbeat does not say the subscription was refused")
+        assert client.get("/api/health/").json()["mqtt"] == "disconnected"
+        assert "connected, subscribed" not in ingest.output()
+        timed_stop(ingest)
