@@ -47,8 +47,12 @@ class HeartbeatThread(threading.Thread):
             self._failing = True
             connection.close()
 
-    def stop(self, timeout: float) -> None:
-        """Write a last "stopped" beat, waiting at most `timeout` (a locked database may hold it)."""
+    def finish(self) -> None:
+        """Ask for a last "stopped" beat and the end of the thread, without waiting."""
         self.finished.set()
         self.receiver.state_changed.set()
+
+    def stop(self, timeout: float) -> None:
+        """Finish, waiting at most `timeout` (a locked database may hold the last beat)."""
+        self.finish()
         self.join(timeout)

@@ -30,7 +30,7 @@ MAX_UNCONFIRMED_BATCHES = 2
 TICK_SECONDS = 0.005
 # docs/contract.md: exit within 10 s of SIGTERM. The writer gets this long to confirm
 # what it has; then it is stopped (a killed transaction rolls back, its batch is redelivered).
-STOP_GRACE_SECONDS = 5.0
+STOP_GRACE_SECONDS = 4.0
 WRITER_RESTART_SECONDS = 1.0
 
 
@@ -70,11 +70,11 @@ class IngestRunner:
         try:
             while not self.stop.is_set():
                 self.step()
-            self._finish()
+            self._finish(heartbeat)
         finally:
             self.receiver.stop()
             self.writer.close(timeout=1.0)
-            heartbeat.stop(timeout=1.0)
+            heartbeat.stop(timeout=0.5)
             log.info("ingest stopped (totals: %s)", dict(self.stats.totals))
 
     def step(self) -> None:
@@ -152,12 +152,13 @@ class IngestRunner:
             for number, batch in self.pending.items():
                 self.writer.send(number, batch)
 
-    def _finish(self) -> None:
+    def _finish(self, heartbeat: HeartbeatThread) -> None:
         """Write the open batch if there is room and take the writer's answers, within the stop budget.
 
         Messages still queued are left unacked: the broker redelivers them to the next
         session, so stopping never waits for a backlog to drain.
         """
+        heartbeat.finish()  # its last beat runs beside the writer's last batch
         if self._batch and len(self.pending) < MAX_UNCONFIRMED_BATCHES:
             self._send_batch()
         self.writer.stop_event.set()  # only cuts short a retry loop; healthy writes complete
