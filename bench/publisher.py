@@ -10,7 +10,7 @@ import time
 
 import paho.mqtt.client as mqtt
 
-WINDOW = 100  # publishes in flight; paho is fastest around here (LIMITS.md)
+WINDOW = 100  # publishes in flight; paho is fastest around here (docs/performance.md)
 
 
 def main() -> None:
