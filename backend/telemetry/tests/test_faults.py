@@ -251,7 +251,7 @@ def wait_showing(condition, timeout: float, failure: str, process: ManagedProces
 
 
 def stop_ingest(process: ManagedProcess) -> None:
-    """SIGTERM; the ingest must exit with code 0 within 10 s (DESIGN.md, "Processes")."""
+    """SIGTERM; the ingest must exit with code 0 within 10 s (docs/contract.md)."""
     assert process.terminate(timeout=10) == 0, process.output()[-3000:]
 
 
