@@ -10,6 +10,13 @@ from django.utils import timezone
 
 log = logging.getLogger("telemetry.ingest")
 
+# Payload bytes the ingest holds (received, not yet committed or given up) before it
+# stops reading from the broker. Room for the writer's two batches and an open one at
+# the batch byte cap (1 MiB each); typical readings never get near it (the broker's
+# 5,000-message window is about 500 KB of them). Mosquitto's own max_inflight_bytes
+# cannot be relied on for this (see mosquitto.conf).
+DEFAULT_MAX_HELD_BYTES = 4 * 1024 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class MqttSettings:
@@ -22,6 +29,7 @@ class MqttSettings:
     keepalive: int = 30
     reconnect_min_seconds: float = 0.5
     reconnect_max_seconds: float = 5.0
+    max_held_bytes: int = DEFAULT_MAX_HELD_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +66,9 @@ class MqttReceiver:
         self._session_present = False
         self.state_changed = threading.Event()
         self._stopping = False
+        self._max_held_bytes = config.max_held_bytes
+        self._held_bytes = 0
+        self._room = threading.Condition()
         self._client = mqtt.Client(
             callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
             client_id=config.client_id,
@@ -84,8 +95,16 @@ class MqttReceiver:
     def stop(self) -> None:
         """Disconnect; unacked messages stay with the broker for the next session."""
         self._stopping = True
+        with self._room:
+            self._room.notify_all()
         self._client.disconnect()
         self._client.loop_stop()
+
+    def release(self, messages) -> None:
+        """Messages are committed or given up: their bytes no longer count against the budget."""
+        with self._room:
+            self._held_bytes -= sum(message.size for message in messages)
+            self._room.notify_all()
 
     @property
     def state(self) -> str:
@@ -151,14 +170,20 @@ class MqttReceiver:
             topic = message.topic
         except UnicodeDecodeError:
             topic = message._topic.decode("utf-8", "backslashreplace")
-        self.messages.put(
-            IncomingMessage(
-                topic=topic,
-                payload=message.payload,
-                mid=message.mid,
-                qos=message.qos,
-                connection=self.connection,
-                received_at=timezone.now(),
-                redelivered=bool(message.dup),
-            )
+        incoming = IncomingMessage(
+            topic=topic,
+            payload=message.payload,
+            mid=message.mid,
+            qos=message.qos,
+            connection=self.connection,
+            received_at=timezone.now(),
+            redelivered=bool(message.dup),
         )
+        # Over budget, this (paho's network) thread waits: the socket is not read, TCP
+        # pushes back, and the broker keeps the rest. A stuck database therefore holds
+        # the ingest at the budget instead of at the broker's whole window.
+        with self._room:
+            while self._held_bytes >= self._max_held_bytes and not self._stopping:
+                self._room.wait(0.5)
+            self._held_bytes += incoming.size
+        self.messages.put(incoming)

@@ -21,8 +21,8 @@ log = logging.getLogger("telemetry.ingest")
 
 DEFAULT_BATCH_SIZE = 2000
 DEFAULT_FLUSH_MS = 50
-# Half the broker's max_inflight_bytes (mosquitto.conf), so one batch of large payloads
-# commits while the next fills.
+# A quarter of what the receiver may hold (receiver.DEFAULT_MAX_HELD_BYTES), so with
+# large payloads one batch commits, one waits and one fills.
 DEFAULT_BATCH_BYTES = 1024 * 1024
 # Batches sent to the writer and not yet confirmed: one being written, one waiting.
 # More would only sit in the pipe, held in memory twice, and make a stop wait longer.
@@ -122,7 +122,10 @@ class IngestRunner:
     def _take_replies(self, timeout: float) -> None:
         for number, result in self.writer.replies(timeout):
             batch = self.pending.pop(number, None)
-            if batch is None or result is None:
+            if batch is None:
+                continue
+            self.receiver.release(batch)
+            if result is None:
                 continue  # given up while stopping: not acked, the broker redelivers it
             for message in batch:
                 self.receiver.ack(message)
