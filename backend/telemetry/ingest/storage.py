@@ -108,7 +108,7 @@ class BatchWriter:
         received_at = datetime.fromtimestamp(received_epoch, tz=UTC)
         try:
             result = self._commit([], [RejectedInput(topic, payload, reason, received_at, redelivered)])
-        except POISON_DATABASE_ERRORS as rejection_error:
+        except Exception as rejection_error:  # noqa: BLE001 - transient errors are retried inside
             # Not even its rejection can be stored: acking it is the only way the stream goes on.
             log.error("a message on %s could not be kept as a rejection either (%s); dropped: %r",
                       topic, rejection_error, payload[:200])

@@ -22,9 +22,10 @@ from devtools.broker import LocalBroker, mosquitto_binary
 from devtools.waiting import wait_until
 from health.models import Heartbeat
 from telemetry.models import RejectedMessage, Telemetry
-from telemetry.tests.test_faults import (  # noqa: F401 - start_fleet is a fixture
+from telemetry.tests.test_faults import (  # noqa: F401 - start_fleet and postgres_database are fixtures
     TS0,
     error_lines,
+    postgres_database,
     report,
     sqlite_test_database,
     start_fleet,
@@ -284,6 +285,40 @@ def test_a_reading_the_database_refuses_becomes_a_rejection_and_the_batch_around
     ingest.wait_for_output(r"rejected=1\b")
     assert "writer process exited" not in ingest.output()
     timed_stop(ingest)
+
+
+def test_on_postgresql_a_reading_failing_with_a_data_exception_becomes_a_rejection(
+    mqtt_broker, platform_env, start_process, start_ingest, publisher_for, postgres_database  # noqa: F811
+):
+    import psycopg
+
+    admin, name, url = postgres_database
+    env = platform_env(mqtt_broker, DATABASE_URL=url)
+    migrate = start_process("migrate", "--noinput", env=env)
+    assert migrate.process.wait(timeout=120) == 0, migrate.output()[-3000:]
+    with psycopg.connect(url, autocommit=True) as database:
+        database.execute(
+            "CREATE FUNCTION poison_reading() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.temperature = 66.6 THEN RAISE EXCEPTION 'poisoned reading' USING ERRCODE = '22000'; END IF; "
+            "RETURN NEW; END $$"
+        )
+        database.execute("CREATE TRIGGER poison_reading BEFORE INSERT ON telemetry_telemetry "
+                         "FOR EACH ROW EXECUTE FUNCTION poison_reading()")
+        ingest = start_ingest(mqtt_broker, "--flush-ms", "2000", env=env)
+        publisher = publisher_for(mqtt_broker)
+        for index in range(100):
+            publisher.reading("dev-pg-poison", temperature=66.6 if index == 50 else 20.0, ts=TS0 + index)
+
+        def count() -> int:
+            return database.execute("SELECT count(*) FROM telemetry_telemetry WHERE device_id = 'dev-pg-poison'"
+                                    ).fetchone()[0]
+
+        wait_until(lambda: count() == 99, timeout=30, message="the good readings of the poisoned batch were not stored")
+        wait_until(lambda: database.execute("SELECT count(*) FROM telemetry_rejectedmessage").fetchone()[0] == 1,
+                   timeout=15)
+        [(reason,)] = database.execute("SELECT reason FROM telemetry_rejectedmessage").fetchall()
+        assert reason == "could not be stored: DataError: poisoned reading"
+        timed_stop(ingest)
 
 
 # --------------------------------------------------------------------------- 7. a refused subscription
