@@ -326,8 +326,8 @@ def test_on_postgresql_a_reading_failing_with_a_data_exception_becomes_a_rejecti
 
 def dynamic_security_plugin() -> Path | None:
     """Mosquitto's dynamic security plugin, wherever the distribution installed it."""
-    binary = Path(mosquitto_binary()).resolve()
-    for root in (binary.parents[1] / "lib", binary.parents[1] / "lib64", Path("/usr/lib")):
+    prefix = Path(mosquitto_binary()).resolve().parents[1]  # e.g. sbin/mosquitto under the prefix
+    for root in (prefix / "lib", prefix / "lib64"):
         found = next(root.glob("**/mosquitto_dynamic_security.so"), None) if root.is_dir() else None
         if found:
             return found
