@@ -30,7 +30,7 @@ MAX_UNCONFIRMED_BATCHES = 2
 TICK_SECONDS = 0.005
 # docs/contract.md: exit within 10 s of SIGTERM. The writer gets this long to confirm
 # what it has; then it is stopped (a killed transaction rolls back, its batch is redelivered).
-STOP_GRACE_SECONDS = 4.0
+STOP_GRACE_SECONDS = 3.0
 WRITER_RESTART_SECONDS = 1.0
 
 
@@ -73,7 +73,7 @@ class IngestRunner:
             self._finish(heartbeat)
         finally:
             self.receiver.stop()
-            self.writer.close(timeout=1.0)
+            self.writer.close(timeout=0.5)
             heartbeat.stop(timeout=0.5)
             log.info("ingest stopped (totals: %s)", dict(self.stats.totals))
 
