@@ -56,18 +56,18 @@ class WriterProcess:
 
     def start(self) -> None:
         """Spawn the writer and the thread that sends it batches (OSError if it cannot)."""
-        requests_out, requests_in = self._context.Pipe(duplex=False)
-        replies_out, replies_in = self._context.Pipe(duplex=False)
-        process = self._context.Process(target=writer_main, args=(requests_out, replies_in, self.stop_event),
+        request_reader, request_writer = self._context.Pipe(duplex=False)
+        reply_reader, reply_writer = self._context.Pipe(duplex=False)
+        process = self._context.Process(target=writer_main, args=(request_reader, reply_writer, self.stop_event),
                                         name="ingest-writer", daemon=True)
         try:
             process.start()
         finally:
-            requests_out.close()
-            replies_in.close()
-        self.process, self._replies = process, replies_out
+            request_reader.close()  # the child's ends: only the child may hold them
+            reply_writer.close()
+        self.process, self._replies = process, reply_reader
         self._outbox, self._closing = queue.SimpleQueue(), threading.Event()
-        threading.Thread(target=_send_requests, args=(requests_in, self._outbox, self._closing),
+        threading.Thread(target=_send_requests, args=(request_writer, self._outbox, self._closing),
                          name="ingest-writer-sender", daemon=True).start()
 
     @property
@@ -132,10 +132,12 @@ def writer_main(requests, replies, stop_event) -> None:
     from telemetry.ingest.storage import BatchWriter, database_durability
 
     stop_query_logging()
-    parent = os.getppid()
+    # The parent's sentinel, not os.getppid(): a parent killed while this process was
+    # still starting would make getppid() return the new parent from the start.
+    parent = multiprocessing.parent_process()
 
     def should_stop(wait_seconds: float) -> bool:
-        return stop_event.wait(wait_seconds) or os.getppid() != parent
+        return stop_event.wait(wait_seconds) or not parent.is_alive()
 
     log.info("writer started (pid %d, %s)", os.getpid(), database_durability())
     writer = BatchWriter(should_stop)
