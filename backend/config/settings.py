@@ -83,10 +83,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, ingest and worker share one SQLite file. WAL lets readers run beside the
     # writer; IMMEDIATE transactions take the write lock up front, so a transaction
     # waits for the busy timeout instead of failing with "database is locked" when
-    # it upgrades from read to write. synchronous=FULL fsyncs the WAL at every commit:
-    # the ingest acks a batch once it commits, so a commit must survive a power cut
-    # (NORMAL in WAL mode may lose the last commits, though never corrupts the file).
-    # SQLITE_SYNCHRONOUS=NORMAL trades that for speed (the benchmark compares both).
+    # it upgrades from read to write. synchronous=NORMAL is safe in WAL mode: a power
+    # cut may lose the last commits, never corrupt the file. The ingest's writer, whose
+    # commit is what lets it ack a batch, switches its own connection to
+    # SQLITE_SYNCHRONOUS (FULL: an fsync per commit; NORMAL for comparison).
     SQLITE_SYNCHRONOUS = env_str("SQLITE_SYNCHRONOUS", "FULL").upper()
     if SQLITE_SYNCHRONOUS not in {"NORMAL", "FULL", "EXTRA"}:
         raise ImproperlyConfigured(f"SQLITE_SYNCHRONOUS={SQLITE_SYNCHRONOUS!r} is not NORMAL, FULL or EXTRA")
@@ -95,7 +95,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": (
             "PRAGMA journal_mode=WAL;"
-            f"PRAGMA synchronous={SQLITE_SYNCHRONOUS};"
+            "PRAGMA synchronous=NORMAL;"
             "PRAGMA temp_store=MEMORY;"
             "PRAGMA cache_size=-16384;"
             # Checkpoint every ~40 MB of WAL rather than 4 MB: readings of many devices

@@ -8,7 +8,9 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.db import DatabaseError, DataError, IntegrityError, connection
+from django.db.backends.signals import connection_created
 
 from telemetry.ingest.writer import WireMessage, WriteResult
 from telemetry.payload import Reading, parse_message
@@ -121,6 +123,21 @@ class BatchWriter:
         if now - self._rejection_logged_at.get(reason, -REJECTION_LOG_SECONDS) >= REJECTION_LOG_SECONDS:
             self._rejection_logged_at[reason] = now
             log.warning("rejected message on %s: %s", topic, reason)
+
+
+def commit_durably() -> None:
+    """Make every connection this process opens commit with SQLITE_SYNCHRONOUS (FULL by default).
+
+    Only the writer needs it: its commit is what lets the ingest ack a batch, so an
+    acked batch must survive a power cut. Web and worker keep the settings' NORMAL.
+    """
+    connection_created.connect(_set_synchronous, weak=False)
+
+
+def _set_synchronous(sender, connection, **kwargs) -> None:
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA synchronous={settings.SQLITE_SYNCHRONOUS}")
 
 
 def database_durability() -> str:
