@@ -36,7 +36,7 @@ class Workspace:
         )
         return path
 
-    def env(self, database: Path, client_id: str = "bench-ingest") -> dict:
+    def env(self, database: Path, client_id: str = "bench-ingest", **overrides: str) -> dict:
         import os
 
         return {
@@ -46,6 +46,7 @@ class Workspace:
             "MQTT_PORT": str(self.broker.port),
             "MQTT_CLIENT_ID": client_id,
             "LOG_LEVEL": "WARNING",
+            **overrides,
         }
 
 
@@ -93,10 +94,11 @@ def distinct_count(database: Path) -> int:
         ).fetchone()[0]
 
 
-def start_ingest(workspace: Workspace, database: Path, *args: str) -> ManagedProcess:
+def start_ingest(workspace: Workspace, database: Path, *args: str, client_id: str = "bench-ingest",
+                 **env: str) -> ManagedProcess:
     process = ManagedProcess.manage(
         "ingest", *args, log_file=workspace.root / "ingest.log",
-        env={**workspace.env(database), "LOG_LEVEL": "INFO"},
+        env={**workspace.env(database, client_id, **env), "LOG_LEVEL": "INFO"},
     ).start()
     process.wait_for_output(r"connected, subscribed", timeout=30)
     return process
@@ -152,6 +154,24 @@ def drain_benchmark(workspace: Workspace, *, devices: int, per_device: int, naiv
 
     naive = subscriber_with_cap(workspace, naive_db, total, naive_seconds)
     figures["naive_rate"] = naive
+    return figures
+
+
+def durability_benchmark(workspace: Workspace, *, devices: int, per_device: int,
+                         ingest_args: tuple[str, ...] = ()) -> dict:
+    """The ingest's drain rate with SQLite synchronous=FULL (the default) and NORMAL, one backlog each."""
+    total = devices * per_device
+    figures = {}
+    for mode in ("FULL", "NORMAL"):
+        database = workspace.database(f"sync-{mode.lower()}")
+        client_id = f"bench-ingest-{mode.lower()}"
+        start_ingest(workspace, database, *ingest_args, client_id=client_id, SQLITE_SYNCHRONOUS=mode).terminate()
+        publish(workspace, devices=devices, per_device=per_device)
+        ingest = start_ingest(workspace, database, *ingest_args, client_id=client_id, SQLITE_SYNCHRONOUS=mode)
+        started = time.monotonic()
+        finished = wait_for_rows(database, total, timeout=total / 500 + 60)
+        ingest.terminate()
+        figures[f"drain_synchronous_{mode.lower()}_rate"] = total / (finished - started)
     return figures
 
 

@@ -20,12 +20,14 @@ import ingest_bench  # noqa: E402
 
 FULL = {
     "drain": {"devices": 1000, "per_device": 200, "naive_seconds": 20},
+    "durability": {"devices": 1000, "per_device": 200},
     "live": {"devices": 1000, "per_device": 200},
     "latency": {"rate": 5000, "seconds": 20, "devices": 1000},
     "api": {"rows": 10_000_000, "devices": 1000, "requests": 300},
 }
 QUICK = {
     "drain": {"devices": 100, "per_device": 200, "naive_seconds": 5},
+    "durability": {"devices": 100, "per_device": 200},
     "live": {"devices": 100, "per_device": 100},
     "latency": {"rate": 2000, "seconds": 5, "devices": 100},
     "api": {"rows": 200_000, "devices": 100, "requests": 100},
@@ -51,7 +53,7 @@ class Report:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, under 2 minutes")
-    parser.add_argument("--only", choices=["drain", "live", "latency", "api"], action="append")
+    parser.add_argument("--only", choices=["drain", "durability", "live", "latency", "api"], action="append")
     parser.add_argument("--ingest-args", default="", help="extra arguments for manage.py ingest")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
@@ -75,6 +77,12 @@ def main() -> None:
                     report.add_all(figures)
                     report.add("ingest_vs_naive_ratio", figures["ingest_drain_rate"] / figures["naive_rate"])
                     report.add("ingest_vs_ceiling_ratio", figures["ingest_drain_rate"] / figures["ceiling_rate"])
+                elif name == "durability":
+                    figures = ingest_bench.durability_benchmark(workspace, ingest_args=ingest_args,
+                                                                **sizes["durability"])
+                    report.add_all(figures)
+                    report.add("synchronous_full_vs_normal_ratio",
+                               figures["drain_synchronous_full_rate"] / figures["drain_synchronous_normal_rate"])
                 elif name == "live":
                     report.add_all(ingest_bench.live_benchmark(workspace, ingest_args=ingest_args, **sizes["live"]))
                 elif name == "latency":

@@ -88,7 +88,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # writer; IMMEDIATE transactions take the write lock up front, so a transaction
     # waits for the busy timeout instead of failing with "database is locked" when
     # it upgrades from read to write. synchronous=NORMAL is safe in WAL mode: a power
-    # cut may lose the last commits, never corrupt the file.
+    # cut may lose the last commits, never corrupt the file. The ingest's writer, whose
+    # commit is what lets it ack a batch, switches its own connection to
+    # SQLITE_SYNCHRONOUS (FULL: an fsync per commit; NORMAL for comparison).
+    SQLITE_SYNCHRONOUS = env_str("SQLITE_SYNCHRONOUS", "FULL").upper()
+    if SQLITE_SYNCHRONOUS not in {"NORMAL", "FULL", "EXTRA"}:
+        raise ImproperlyConfigured(f"SQLITE_SYNCHRONOUS={SQLITE_SYNCHRONOUS!r} is not NORMAL, FULL or EXTRA")
     DATABASES["default"]["OPTIONS"] = {
         "timeout": env_float("SQLITE_BUSY_TIMEOUT_SECONDS", 30.0, minimum=0),
         "transaction_mode": "IMMEDIATE",

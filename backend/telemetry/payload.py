@@ -25,6 +25,12 @@ METRIC_RANGES = {
     "battery": (0.0, 100.0),
 }
 RESERVED_KEYS = {"deviceId", "device_id", "ts", "timestamp", *METRIC_RANGES}
+# What `extra` keeps of a reading's other numeric fields: the first MAX_EXTRA_KEYS in
+# payload order, each name at most MAX_EXTRA_KEY_LENGTH characters (longer names are
+# dropped, not cut, so two fields never collide). A 64 KiB payload could otherwise
+# store thousands of keys per row.
+MAX_EXTRA_KEYS = 32
+MAX_EXTRA_KEY_LENGTH = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,9 +166,11 @@ def _iso(value) -> datetime:
 def _extra(document: dict) -> dict | None:
     # A key holding U+0000 is dropped: PostgreSQL's jsonb cannot represent it, and the
     # failed INSERT would take the whole batch, good readings included, down with it.
-    extra = {
-        key: value
-        for key, value in document.items()
-        if key not in RESERVED_KEYS and "\x00" not in key and _is_number(value) and math.isfinite(value)
-    }
+    extra = {}
+    for key, value in document.items():
+        if len(extra) == MAX_EXTRA_KEYS:
+            break
+        if (key not in RESERVED_KEYS and len(key) <= MAX_EXTRA_KEY_LENGTH and "\x00" not in key
+                and _is_number(value) and math.isfinite(value)):
+            extra[key] = value
     return extra or None

@@ -29,7 +29,7 @@ _HOUR = timedelta(hours=1)
 
 @dataclass(frozen=True, slots=True)
 class RejectedInput:
-    """A refused message as it will be kept: topic, raw bytes, reason, receive time."""
+    """A refused message as it will be kept: topic, raw bytes, reason, receive time, MQTT DUP flag."""
 
     topic: str
     payload: bytes

@@ -10,6 +10,13 @@ from django.utils import timezone
 
 log = logging.getLogger("telemetry.ingest")
 
+# Payload bytes the ingest holds (received, not yet committed or given up) before it
+# stops reading from the broker. Room for the writer's two batches and an open one at
+# the batch byte cap (1 MiB each); typical readings never get near it (the broker's
+# 5,000-message window is about 500 KB of them). Mosquitto's own max_inflight_bytes
+# cannot be relied on for this (see mosquitto.conf).
+DEFAULT_MAX_HELD_BYTES = 4 * 1024 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class MqttSettings:
@@ -22,6 +29,7 @@ class MqttSettings:
     keepalive: int = 30
     reconnect_min_seconds: float = 0.5
     reconnect_max_seconds: float = 5.0
+    max_held_bytes: int = DEFAULT_MAX_HELD_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +41,13 @@ class IncomingMessage:
     # Which connection delivered it: a packet id is only meaningful on that connection.
     connection: int
     received_at: datetime
+    # MQTT's DUP flag: the broker sent it before and saw no ack (e.g. the ingest crashed).
+    redelivered: bool = False
+
+    @property
+    def size(self) -> int:
+        """Bytes it holds in memory, near enough: payload and topic."""
+        return len(self.payload) + len(self.topic)
 
 
 # Put on the queue only to wake its reader; not a message.
@@ -46,9 +61,14 @@ class MqttReceiver:
         self.config = config
         self.messages: queue.SimpleQueue[IncomingMessage | None] = queue.SimpleQueue()
         self.connected = False
+        self.subscription_refused = False
         self.connection = 0
+        self._session_present = False
         self.state_changed = threading.Event()
         self._stopping = False
+        self._max_held_bytes = config.max_held_bytes
+        self._held_bytes = 0
+        self._room = threading.Condition()
         self._client = mqtt.Client(
             callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
             client_id=config.client_id,
@@ -64,6 +84,7 @@ class MqttReceiver:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
 
     def start(self) -> None:
         """Connect in the background; paho retries with backoff until the broker answers."""
@@ -74,8 +95,23 @@ class MqttReceiver:
     def stop(self) -> None:
         """Disconnect; unacked messages stay with the broker for the next session."""
         self._stopping = True
+        with self._room:
+            self._room.notify_all()
         self._client.disconnect()
         self._client.loop_stop()
+
+    def release(self, messages) -> None:
+        """Messages are committed or given up: their bytes no longer count against the budget."""
+        with self._room:
+            self._held_bytes -= sum(message.size for message in messages)
+            self._room.notify_all()
+
+    @property
+    def state(self) -> str:
+        """The heartbeat's state: "connected" only while subscribed with the broker's consent."""
+        if not self.connected:
+            return "disconnected"
+        return "subscription refused" if self.subscription_refused else "connected"
 
     def ack(self, message: IncomingMessage) -> None:
         """Acknowledge a committed message, if the connection that delivered it is still up.
@@ -102,12 +138,25 @@ class MqttReceiver:
             return
         self.connection += 1
         self.connected = True
+        self.subscription_refused = False
+        self._session_present = flags.session_present
         self.state_changed.set()
         client.subscribe(self.config.topic, qos=1)
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        refused = [code for code in reason_codes if code.is_failure]
+        if refused:
+            # Mosquitto answers 0x80 when its ACL denies the topic: the session stays up
+            # but no reading will ever arrive, which the health endpoint must show.
+            self.subscription_refused = True
+            self.state_changed.set()
+            log.error("the broker refused the subscription to %s (%s): no readings will arrive; "
+                      "check the broker's ACL for this user", self.config.topic, refused[0])
+            return
         log.info(
             "connected, subscribed to %s (session %s)",
             self.config.topic,
-            "resumed" if flags.session_present else "new",
+            "resumed" if self._session_present else "new",
         )
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
@@ -121,13 +170,20 @@ class MqttReceiver:
             topic = message.topic
         except UnicodeDecodeError:
             topic = message._topic.decode("utf-8", "backslashreplace")
-        self.messages.put(
-            IncomingMessage(
-                topic=topic,
-                payload=message.payload,
-                mid=message.mid,
-                qos=message.qos,
-                connection=self.connection,
-                received_at=timezone.now(),
-            )
+        incoming = IncomingMessage(
+            topic=topic,
+            payload=message.payload,
+            mid=message.mid,
+            qos=message.qos,
+            connection=self.connection,
+            received_at=timezone.now(),
+            redelivered=bool(message.dup),
         )
+        # Over budget, this (paho's network) thread waits: the socket is not read, TCP
+        # pushes back, and the broker keeps the rest. A stuck database therefore holds
+        # the ingest at the budget instead of at the broker's whole window.
+        with self._room:
+            while self._held_bytes >= self._max_held_bytes and not self._stopping:
+                self._room.wait(0.5)
+            self._held_bytes += incoming.size
+        self.messages.put(incoming)

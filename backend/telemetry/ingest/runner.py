@@ -1,155 +1,46 @@
 """The ingest's main loop: batch what the MQTT client receives, hand batches to the
-writer process, and acknowledge each message once the writer reports its batch committed.
+writer process (telemetry.ingest.writer), and acknowledge each message once the writer
+reports its batch committed.
+
+The loop never waits on the writer for long: it only polls for answers, sends through
+a queue, and keeps at most MAX_UNCONFIRMED_BATCHES with the writer, so a stop signal is
+seen within a tick whatever the database is doing.
 """
 import logging
-import multiprocessing
 import queue
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass
 
-from django.db import DatabaseError, close_old_connections, connection
-
-from health.models import Heartbeat
-from health.services import heartbeat_beat
+from telemetry.ingest.heartbeat import HeartbeatThread
 from telemetry.ingest.receiver import WAKE_UP, IncomingMessage, MqttReceiver
-from telemetry.ingest.writer import writer_main
+from telemetry.ingest.stats import IngestStats
+from telemetry.ingest.writer import WriterProcess
 
 log = logging.getLogger("telemetry.ingest")
 
 DEFAULT_BATCH_SIZE = 2000
 DEFAULT_FLUSH_MS = 50
+# A quarter of what the receiver may hold (receiver.DEFAULT_MAX_HELD_BYTES), so with
+# large payloads one batch commits, one waits and one fills.
+DEFAULT_BATCH_BYTES = 1024 * 1024
+# Batches sent to the writer and not yet confirmed: one being written, one waiting.
+# More would only sit in the pipe, held in memory twice, and make a stop wait longer.
+MAX_UNCONFIRMED_BATCHES = 2
 TICK_SECONDS = 0.005
-HEARTBEAT_SECONDS = 5.0
-# DESIGN.md: exit within 10 s of SIGTERM. The writer gets this long to confirm what it
-# has; then it is stopped (a killed transaction rolls back, its batch is redelivered).
-STOP_GRACE_SECONDS = 5.0
+# docs/contract.md: exit within 10 s of SIGTERM. The writer gets this long to confirm
+# what it has; then it is stopped (a killed transaction rolls back, its batch is redelivered).
+STOP_GRACE_SECONDS = 3.0
 WRITER_RESTART_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
 class BatchPolicy:
-    """A batch is written when it holds `max_messages` or its first message is `max_wait_ms` old."""
+    """A batch is written at `max_messages` or `max_bytes`, or when its first message is `max_wait_ms` old."""
 
     max_messages: int = DEFAULT_BATCH_SIZE
     max_wait_ms: int = DEFAULT_FLUSH_MS
-
-
-class IngestStats:
-    """Running counters, and the one-line summary logged every few seconds."""
-
-    def __init__(self, interval_seconds: float) -> None:
-        self.interval = interval_seconds
-        self.totals = Counter()
-        self._window = Counter()
-        self._window_started = time.monotonic()
-
-    def add(self, **counts: int) -> None:
-        self.totals.update(counts)
-        self._window.update(counts)
-
-    def maybe_log(self) -> None:
-        elapsed = time.monotonic() - self._window_started
-        if elapsed < self.interval:
-            return
-        if self._window["received"]:
-            log.info(
-                "received=%d stored=%d duplicates=%d rejected=%d rate=%.0f msg/s (totals: %s)",
-                self._window["received"],
-                self._window["stored"],
-                self._window["duplicates"],
-                self._window["rejected"],
-                self._window["received"] / elapsed,
-                ", ".join(f"{key}={value}" for key, value in sorted(self.totals.items())),
-            )
-        self._window.clear()
-        self._window_started = time.monotonic()
-
-
-class WriterProcess:
-    """The child process that validates and stores batches (telemetry.ingest.writer)."""
-
-    def __init__(self) -> None:
-        self._context = multiprocessing.get_context("spawn")
-        self.stop_event = self._context.Event()
-        self.process = None
-        self.connection = None
-
-    def start(self) -> None:
-        parent_end, child_end = self._context.Pipe()
-        self.process = self._context.Process(
-            target=writer_main, args=(child_end, self.stop_event), name="ingest-writer", daemon=True
-        )
-        self.process.start()
-        child_end.close()
-        self.connection = parent_end
-
-    @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.is_alive()
-
-    def send(self, number: int, batch: list[IncomingMessage]) -> None:
-        self.connection.send((number, [(m.topic, m.payload, m.received_at.timestamp()) for m in batch]))
-
-    def replies(self, timeout: float = 0.0):
-        """Answers that have arrived: (batch number, result or None)."""
-        answers = []
-        try:
-            while self.connection.poll(timeout):
-                answers.append(self.connection.recv())
-                timeout = 0.0
-        except (EOFError, OSError):
-            pass  # the writer died; `alive` says so and the batches are sent again
-        return answers
-
-    def close(self, timeout: float = 2.0) -> None:
-        """Close the pipe (the writer ends at EOF) and wait; kill it if it is still busy."""
-        if self.connection is not None:
-            self.connection.close()  # unlike a sentinel message, never blocks on a full pipe
-        if self.alive:
-            self.process.join(timeout)
-        if self.alive:
-            self.process.kill()
-            self.process.join()
-
-
-class HeartbeatThread(threading.Thread):
-    """Writes the ingest's heartbeat every few seconds and at once when the broker state changes.
-
-    It has its own thread so that a locked or absent database never stalls the main loop.
-    """
-
-    def __init__(self, receiver: MqttReceiver, stats: IngestStats) -> None:
-        super().__init__(name="ingest-heartbeat", daemon=True)
-        self.receiver = receiver
-        self.stats = stats
-        self.finished = threading.Event()
-        self._failing = False
-
-    def run(self) -> None:
-        while not self.finished.is_set():
-            self.receiver.state_changed.clear()
-            self.beat("connected" if self.receiver.connected else "disconnected")
-            self.receiver.state_changed.wait(HEARTBEAT_SECONDS)
-        self.beat("stopped")
-        connection.close()
-
-    def beat(self, state: str) -> None:
-        try:
-            close_old_connections()
-            heartbeat_beat(process=Heartbeat.Process.INGEST, state=state, details=dict(self.stats.totals))
-            self._failing = False
-        except DatabaseError as error:
-            if not self._failing:  # once per outage; the writer logs the outage itself
-                log.warning("could not write the ingest heartbeat: %s", error)
-            self._failing = True
-            connection.close()
-
-    def stop(self, timeout: float) -> None:
-        self.finished.set()
-        self.receiver.state_changed.set()
-        self.join(timeout)
+    max_bytes: int = DEFAULT_BATCH_BYTES
 
 
 class IngestRunner:
@@ -164,9 +55,11 @@ class IngestRunner:
         self.writer = WriterProcess()
         self.pending: dict[int, list[IncomingMessage]] = {}
         self._batch: list[IncomingMessage] = []
+        self._batch_bytes = 0
         self._batch_deadline = 0.0
         self._batch_number = 0
         self._writer_started_at = 0.0
+        self._writer_start_failed = False
 
     def run(self) -> None:
         """Receive and store until stopped; then write the open batch and disconnect."""
@@ -177,29 +70,37 @@ class IngestRunner:
         try:
             while not self.stop.is_set():
                 self.step()
-            self._finish()
+            self._finish(heartbeat)
         finally:
             self.receiver.stop()
-            self.writer.close(timeout=1.0)
-            heartbeat.stop(timeout=1.0)
+            self.writer.close(timeout=0.5)
+            heartbeat.stop(timeout=0.5)
             log.info("ingest stopped (totals: %s)", dict(self.stats.totals))
 
     def step(self) -> None:
         """One turn of the loop: take answers, gather messages, send a batch when it is due."""
         self._take_replies(0.0)
-        self._gather(wait=TICK_SECONDS)
-        if self._batch and (len(self._batch) >= self.policy.max_messages
-                            or time.monotonic() >= self._batch_deadline):
+        if self._batch_full:
+            self._take_replies(TICK_SECONDS)  # nothing to gather: wait for the writer instead
+        else:
+            self._gather(wait=TICK_SECONDS)
+        if self._batch and len(self.pending) < MAX_UNCONFIRMED_BATCHES and (
+            self._batch_full or time.monotonic() >= self._batch_deadline
+        ):
             self._send_batch()
         if not self.writer.alive:
             self._restart_writer()
         self.stats.maybe_log()
 
+    @property
+    def _batch_full(self) -> bool:
+        return len(self._batch) >= self.policy.max_messages or self._batch_bytes >= self.policy.max_bytes
+
     def _gather(self, wait: float = 0.0) -> None:
         """Move received messages into the open batch, waiting up to `wait` for the first."""
         messages = self.receiver.messages
         try:
-            while len(self._batch) < self.policy.max_messages:
+            while not self._batch_full:
                 message = messages.get(timeout=wait) if wait else messages.get_nowait()
                 wait = 0.0
                 if message is WAKE_UP:
@@ -207,49 +108,61 @@ class IngestRunner:
                 if not self._batch:
                     self._batch_deadline = time.monotonic() + self.policy.max_wait_ms / 1000
                 self._batch.append(message)
+                self._batch_bytes += message.size
         except queue.Empty:
             pass
 
     def _send_batch(self) -> None:
         self._batch_number += 1
         self.pending[self._batch_number] = self._batch
-        self._batch = []
-        try:
+        self._batch, self._batch_bytes = [], 0
+        if self.writer.alive:  # otherwise the restart sends every pending batch
             self.writer.send(self._batch_number, self.pending[self._batch_number])
-        except OSError:
-            pass  # the writer died; it is restarted and sent every pending batch
 
     def _take_replies(self, timeout: float) -> None:
         for number, result in self.writer.replies(timeout):
             batch = self.pending.pop(number, None)
-            if batch is None or result is None:
+            if batch is None:
+                continue
+            self.receiver.release(batch)
+            if result is None:
                 continue  # given up while stopping: not acked, the broker redelivers it
             for message in batch:
                 self.receiver.ack(message)
-            self.stats.add(received=len(batch), stored=result.stored,
-                           duplicates=result.duplicates, rejected=result.rejected)
+            self.stats.add(received=len(batch), **result.counts())
 
-    def _start_writer(self) -> None:
+    def _start_writer(self) -> bool:
         self._writer_started_at = time.monotonic()
-        self.writer.start()
+        try:
+            self.writer.start()
+        except OSError as error:  # e.g. out of memory or file descriptors: try again later
+            if not self._writer_start_failed:
+                log.error("could not start the writer process (%s); retrying every %.0f s",
+                          error, WRITER_RESTART_SECONDS)
+            self._writer_start_failed = True
+            return False
+        self._writer_start_failed = False
+        return True
 
     def _restart_writer(self) -> None:
         if time.monotonic() - self._writer_started_at < WRITER_RESTART_SECONDS:
             return
-        log.error("the writer process exited (code %s); restarting it and resending %d batches",
-                  self.writer.process.exitcode, len(self.pending))
+        if not self._writer_start_failed:
+            log.error("the writer process exited (code %s); restarting it and resending %d batches",
+                      self.writer.process.exitcode if self.writer.process else None, len(self.pending))
         self.writer.close()
-        self._start_writer()
-        for number, batch in self.pending.items():
-            self.writer.send(number, batch)
+        if self._start_writer():
+            for number, batch in self.pending.items():
+                self.writer.send(number, batch)
 
-    def _finish(self) -> None:
-        """Write the open batch and take the writer's answers, within the stop budget.
+    def _finish(self, heartbeat: HeartbeatThread) -> None:
+        """Write the open batch if there is room and take the writer's answers, within the stop budget.
 
         Messages still queued are left unacked: the broker redelivers them to the next
         session, so stopping never waits for a backlog to drain.
         """
-        if self._batch:
+        heartbeat.finish()  # its last beat runs beside the writer's last batch
+        if self._batch and len(self.pending) < MAX_UNCONFIRMED_BATCHES:
             self._send_batch()
         self.writer.stop_event.set()  # only cuts short a retry loop; healthy writes complete
         deadline = time.monotonic() + STOP_GRACE_SECONDS

@@ -1,94 +1,124 @@
-"""The ingest's writer process: validates batches and stores them, one transaction each.
+"""Both ends of the pipe to the ingest's writer process.
 
-It runs apart from the MQTT client so that paho's receive loop and the ORM do not take
-turns on one GIL. The parent sends `(number, messages)`; the writer answers
-`(number, result)` once the batch is committed, or `(number, None)` when it gave the
-batch up because it was told to stop while the database was unavailable. It ends when
-the parent closes the pipe. Only then
-does the parent acknowledge (or not) the batch's messages to the broker.
+The writer runs apart from the MQTT client so that paho's receive loop and the ORM do
+not take turns on one GIL. The parent sends `(number, messages)` on one pipe, from a
+thread of its own: a send blocks while the writer is stuck on the database, and the
+main loop must never wait on it. The writer answers `(number, result)` on a second pipe
+once the batch is committed, or `(number, None)` when it gave the batch up because it
+was told to stop while the database was unavailable; only then does the parent ack (or
+not) the batch's messages. The writer ends when its request pipe reaches EOF.
+
+This module is imported by the parent and, before Django is set up, by the spawned
+writer, so Django's models are imported only inside `writer_main`.
 """
 import logging
+import multiprocessing
 import os
+import queue
 import signal
-import time
-from collections.abc import Sequence
-from datetime import UTC, datetime
+import threading
+from dataclasses import dataclass
 
 log = logging.getLogger("telemetry.ingest")
 
-DB_RETRY_MAX_SECONDS = 5.0
-REJECTION_LOG_SECONDS = 60.0
-
-# One message as it crosses the process boundary: topic, payload, receive time (epoch s).
-WireMessage = tuple[str, bytes, float]
+# One message as it crosses the process boundary: topic, payload, receive time (epoch s),
+# and MQTT's DUP flag (the broker is delivering it again).
+WireMessage = tuple[str, bytes, float, bool]
 
 
-class BatchWriter:
-    """Parses and stores batches, retrying while the database is unavailable."""
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What storing one batch did; `redelivered_without_ts` readings may be stored twice."""
 
-    def __init__(self, should_stop) -> None:
-        self.should_stop = should_stop
-        self.known_device_ids: set[str] = set()
-        self._rejection_logged_at: dict[str, float] = {}
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    redelivered_without_ts: int = 0
 
-    def write(self, messages: Sequence[WireMessage]):
-        """Store one batch; the result, or None when stopped before the database came back."""
-        from telemetry.payload import Reading, parse_message
-        from telemetry.services import RejectedInput
+    def __add__(self, other: "WriteResult") -> "WriteResult":
+        return WriteResult(*(a + b for a, b in zip(self.counts().values(), other.counts().values(), strict=True)))
 
-        readings, rejections = [], []
-        for topic, payload, received_epoch in messages:
-            received_at = datetime.fromtimestamp(received_epoch, tz=UTC)
-            outcome = parse_message(topic, payload, received_at)
-            if isinstance(outcome, Reading):
-                readings.append((outcome, received_at))
-            else:
-                rejections.append(RejectedInput(topic, payload, outcome.reason, received_at))
-                self._log_rejection(topic, outcome.reason)
-        return self._store(readings, rejections)
-
-    def _store(self, readings, rejections):
-        from django.db import DatabaseError, IntegrityError, connection
-
-        from telemetry.services import telemetry_store_batch
-
-        delay, failing_since = 0.1, None
-        while True:
-            try:
-                result = telemetry_store_batch(
-                    readings=readings, rejections=rejections, known_device_ids=self.known_device_ids
-                )
-            except IntegrityError as error:
-                # A cached device may have been deleted (e.g. in the admin): forget the cache.
-                if not self.known_device_ids:
-                    raise
-                log.warning("batch hit an integrity error (%s); reloading devices", error)
-                self.known_device_ids.clear()
-                continue
-            except DatabaseError as error:
-                if failing_since is None:
-                    failing_since = time.monotonic()
-                    log.error("database write failed; the batch stays unacknowledged and is retried: %s", error)
-                connection.close()
-                if self.should_stop(delay):
-                    log.warning("stopping with an unwritten batch of %d; the broker will redeliver it",
-                                len(readings) + len(rejections))
-                    return None
-                delay = min(delay * 2, DB_RETRY_MAX_SECONDS)
-                continue
-            if failing_since is not None:
-                log.info("database is back after %.1f s; batch written", time.monotonic() - failing_since)
-            return result
-
-    def _log_rejection(self, topic: str, reason: str) -> None:
-        """At most one log line per reason a minute, whatever the volume."""
-        now = time.monotonic()
-        if now - self._rejection_logged_at.get(reason, -REJECTION_LOG_SECONDS) >= REJECTION_LOG_SECONDS:
-            self._rejection_logged_at[reason] = now
-            log.warning("rejected message on %s: %s", topic, reason)
+    def counts(self) -> dict[str, int]:
+        """The counters by name, as the ingest's totals show them."""
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
-def writer_main(connection, stop_event) -> None:
+class WriterProcess:
+    """The parent's end: a spawned writer, a sender thread feeding it, and its answers."""
+
+    def __init__(self) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self.stop_event = self._context.Event()
+        self.process = None
+        self._replies = None
+        self._outbox: queue.SimpleQueue | None = None
+        self._closing: threading.Event | None = None
+
+    def start(self) -> None:
+        """Spawn the writer and the thread that sends it batches (OSError if it cannot)."""
+        request_reader, request_writer = self._context.Pipe(duplex=False)
+        reply_reader, reply_writer = self._context.Pipe(duplex=False)
+        process = self._context.Process(target=writer_main, args=(request_reader, reply_writer, self.stop_event),
+                                        name="ingest-writer", daemon=True)
+        try:
+            process.start()
+        finally:
+            request_reader.close()  # the child's ends: only the child may hold them
+            reply_writer.close()
+        self.process, self._replies = process, reply_reader
+        self._outbox, self._closing = queue.SimpleQueue(), threading.Event()
+        threading.Thread(target=_send_requests, args=(request_writer, self._outbox, self._closing),
+                         name="ingest-writer-sender", daemon=True).start()
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.is_alive()
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def send(self, number: int, batch) -> None:
+        """Queue a batch of IncomingMessage for the writer; never blocks."""
+        wire = [(m.topic, m.payload, m.received_at.timestamp(), m.redelivered) for m in batch]
+        self._outbox.put((number, wire))
+
+    def replies(self, timeout: float = 0.0) -> list[tuple[int, WriteResult | None]]:
+        """Answers that have arrived: (batch number, result or None)."""
+        answers = []
+        try:
+            while self._replies.poll(timeout):
+                answers.append(self._replies.recv())
+                timeout = 0.0
+        except (EOFError, OSError):
+            pass  # the writer died; `alive` says so and the batches are sent again
+        return answers
+
+    def close(self, timeout: float = 2.0) -> None:
+        """End the request pipe (the writer stops at EOF) and wait; kill the writer if still busy."""
+        if self.process is None:
+            return
+        self._closing.set()
+        self._outbox.put(None)
+        self.process.join(timeout)
+        if self.process.is_alive():
+            self.process.kill()  # also ends a send blocked on the pipe (EPIPE)
+            self.process.join()
+        self._replies.close()
+
+
+def _send_requests(connection, outbox: queue.SimpleQueue, closing: threading.Event) -> None:
+    """The sender thread: the only user of the request pipe, so the only one to close it."""
+    try:
+        while (request := outbox.get()) is not None and not closing.is_set():
+            connection.send(request)
+    except OSError:
+        pass  # the writer is gone; the runner restarts it and sends the pending batches again
+    finally:
+        connection.close()
+
+
+def writer_main(requests, replies, stop_event) -> None:
     """Entry point of the writer process (spawned by the ingest command)."""
     # Ctrl-C reaches the whole process group; only the parent decides when to stop,
     # so a batch is never cut off half-way by a signal.
@@ -97,22 +127,27 @@ def writer_main(connection, stop_event) -> None:
     import django
 
     django.setup()
+    # Models can only be imported once Django is set up.
     from common.longrunning import stop_query_logging
+    from telemetry.ingest.storage import BatchWriter, commit_durably, database_durability
 
     stop_query_logging()
-    parent = os.getppid()
+    commit_durably()
+    # The parent's sentinel, not os.getppid(): a parent killed while this process was
+    # still starting would make getppid() return the new parent from the start.
+    parent = multiprocessing.parent_process()
 
     def should_stop(wait_seconds: float) -> bool:
-        return stop_event.wait(wait_seconds) or os.getppid() != parent
+        return stop_event.wait(wait_seconds) or not parent.is_alive()
 
+    log.info("writer started (pid %d, %s)", os.getpid(), database_durability())
     writer = BatchWriter(should_stop)
     while True:
         try:
-            request = connection.recv()
+            number, messages = requests.recv()
         except (EOFError, OSError):
-            return  # the parent is gone
-        number, messages = request
+            return  # the parent closed the pipe or is gone
         try:
-            connection.send((number, writer.write(messages)))
-        except (BrokenPipeError, OSError):
+            replies.send((number, writer.write(messages)))
+        except OSError:
             return  # the parent stopped waiting; the batch is redelivered if it needs to be

@@ -8,7 +8,13 @@ from django.core.management.base import BaseCommand, CommandError
 
 from common.longrunning import stop_query_logging
 from telemetry.ingest.receiver import MqttReceiver, MqttSettings
-from telemetry.ingest.runner import DEFAULT_BATCH_SIZE, DEFAULT_FLUSH_MS, BatchPolicy, IngestRunner
+from telemetry.ingest.runner import (
+    DEFAULT_BATCH_BYTES,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_FLUSH_MS,
+    BatchPolicy,
+    IngestRunner,
+)
 from telemetry.membership import Membership, MembershipError, claim_member_id
 from telemetry.payload import DEVICE_ID_PATTERN
 
@@ -20,13 +26,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="Write a batch at this many messages.")
+        parser.add_argument("--batch-bytes", type=int, default=DEFAULT_BATCH_BYTES,
+                            help="Write a batch when its payloads reach this many bytes.")
         parser.add_argument("--flush-ms", type=int, default=DEFAULT_FLUSH_MS, help="Write a batch when its first message is this old.")
         parser.add_argument("--shared-group", default="", help="Subscribe $share/NAME/<topic> to split the stream.")
         parser.add_argument("--summary-seconds", type=float, default=5.0, help="Throughput log interval.")
 
-    def handle(self, *args, batch_size, flush_ms, shared_group, summary_seconds, **options):
-        if batch_size < 1 or flush_ms < 1 or summary_seconds <= 0:
-            raise CommandError("--batch-size, --flush-ms and --summary-seconds must be positive")
+    def handle(self, *args, batch_size, batch_bytes, flush_ms, shared_group, summary_seconds, **options):
+        if batch_size < 1 or batch_bytes < 1 or flush_ms < 1 or summary_seconds <= 0:
+            raise CommandError("--batch-size, --batch-bytes, --flush-ms and --summary-seconds must be positive")
         if shared_group and not DEVICE_ID_PATTERN.fullmatch(shared_group):
             raise CommandError("--shared-group must be letters, digits, '.', '_' or '-'")
         stop_query_logging()
@@ -48,7 +56,7 @@ class Command(BaseCommand):
             signal.signal(signum, lambda *_: receiver.wake_for_stop(stop))
         IngestRunner(
             receiver,
-            policy=BatchPolicy(max_messages=batch_size, max_wait_ms=flush_ms),
+            policy=BatchPolicy(max_messages=batch_size, max_wait_ms=flush_ms, max_bytes=batch_bytes),
             stop=stop,
             summary_seconds=summary_seconds,
         ).run()
