@@ -7,7 +7,7 @@ from django.db import DatabaseError, connection
 from alerts.services import alerts_evaluate
 from health.models import Heartbeat
 from health.services import heartbeat_beat
-from telemetry.retention import RejectionPruning
+from telemetry.retention import Retention
 
 log = logging.getLogger("alerts")
 
@@ -17,15 +17,15 @@ REPEAT_SECONDS = 1
 
 class _PassState:
     failing = False
-    pruning = RejectionPruning()
+    pruning = Retention()
     prune_failing = False
 
 
 @background(name=TASK_NAME)
 def evaluate_alerts() -> None:
-    """Evaluate alerts once, refresh the worker's heartbeat, prune old rejections when due."""
+    """Evaluate alerts once, refresh the worker's heartbeat, prune old rows when due."""
     run_evaluation_pass()
-    prune_rejections_if_due()
+    prune_old_rows_if_due()
 
 
 def run_evaluation_pass() -> bool:
@@ -55,13 +55,13 @@ def run_evaluation_pass() -> bool:
     return True
 
 
-def prune_rejections_if_due() -> None:
-    """Delete expired rejected messages every few minutes; a failure never fails the alert pass."""
+def prune_old_rows_if_due() -> None:
+    """Delete expired rejections and readings, maintain partitions; a failure never fails the alert pass."""
     try:
         _PassState.pruning.run_if_due()
     except Exception as error:
         if not _PassState.prune_failing:
-            log.warning("could not prune rejected messages; retrying at the next interval: %s", error)
+            log.warning("could not prune old rows; retrying at the next interval: %s", error)
         _PassState.prune_failing = True
         if isinstance(error, DatabaseError):
             connection.close()

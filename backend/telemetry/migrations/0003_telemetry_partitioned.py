@@ -39,12 +39,12 @@ DROP TABLE telemetry_telemetry_unpartitioned;
 """
 
 PARTMAN_PARENT = """
-SELECT partman.create_parent(
+SELECT {partman}.create_parent(
     p_parent_table := current_schema() || '.telemetry_telemetry', p_control := 'ts', p_type := 'native',
     p_interval := 'daily', p_premake := %s, p_start_partition := %s, p_jobmon := false);
 -- Partitions follow the clock, not the newest reading, so a quiet fleet never writes into
 -- the default partition; retention drops a partition's table, it does not keep it detached.
-UPDATE partman.part_config
+UPDATE {partman}.part_config
 SET infinite_time_partitions = true, retention_keep_table = false, retention_keep_index = false
 WHERE parent_table = current_schema() || '.telemetry_telemetry';
 """
@@ -61,25 +61,36 @@ def partition(apps, schema_editor):
             [PAST_DAYS],
         )
         start = cursor.fetchone()[0]
-        if not _partman_parent(cursor, start):
+        if not _partman_parent(schema_editor, cursor, start):
             cursor.execute("CREATE TABLE telemetry_telemetry_default PARTITION OF telemetry_telemetry DEFAULT")
         cursor.execute(COPY_ROWS)
 
 
-def _partman_parent(cursor, start: str) -> bool:
+def _partman_parent(schema_editor, cursor, start: str) -> bool:
     """Hand the table to pg_partman when it is installed (or can be); False when it cannot."""
-    cursor.execute("SELECT EXISTS (SELECT FROM pg_available_extensions WHERE name = 'pg_partman')")
-    if not cursor.fetchone()[0]:
-        return False
-    try:
-        # A savepoint: without the right to create the extension, the migration goes on without it.
-        with transaction.atomic():
-            cursor.execute("CREATE SCHEMA IF NOT EXISTS partman")
-            cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA partman")
-    except DatabaseError:
-        return False
-    cursor.execute(PARTMAN_PARENT, [PREMAKE_DAYS, start])
+    schema = _partman_schema(schema_editor, cursor)
+    if schema is None:
+        cursor.execute("SELECT EXISTS (SELECT FROM pg_available_extensions WHERE name = 'pg_partman')")
+        if not cursor.fetchone()[0]:
+            return False
+        try:
+            # A savepoint: without the right to create the extension, the migration goes on without it.
+            with transaction.atomic():
+                cursor.execute("CREATE SCHEMA IF NOT EXISTS partman")
+                cursor.execute("CREATE EXTENSION pg_partman SCHEMA partman")
+        except DatabaseError:
+            return False
+        schema = _partman_schema(schema_editor, cursor)
+    cursor.execute(PARTMAN_PARENT.format(partman=schema), [PREMAKE_DAYS, start])
     return True
+
+
+def _partman_schema(schema_editor, cursor) -> str | None:
+    # A DBA may have installed the extension, in a schema of their choice, before the migration.
+    cursor.execute("SELECT nspname FROM pg_extension JOIN pg_namespace ON pg_namespace.oid = extnamespace"
+                   " WHERE extname = 'pg_partman'")
+    row = cursor.fetchone()
+    return None if row is None else schema_editor.quote_name(row[0])
 
 
 UNPARTITIONED_TABLE = f"""
@@ -106,11 +117,11 @@ def unpartition(apps, schema_editor):
         return
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(UNPARTITIONED_TABLE)
-        cursor.execute("SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_partman')")
-        if cursor.fetchone()[0]:
+        schema = _partman_schema(schema_editor, cursor)
+        if schema is not None:
             # Leftover template table and configuration; the extension stays for other tables.
             cursor.execute(
-                "DELETE FROM partman.part_config WHERE parent_table = current_schema() || '.telemetry_telemetry'"
+                f"DELETE FROM {schema}.part_config WHERE parent_table = current_schema() || '.telemetry_telemetry'"
                 " RETURNING template_table")
             for (template,) in cursor.fetchall():
                 cursor.execute(f"DROP TABLE IF EXISTS {template}")
