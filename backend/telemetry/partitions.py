@@ -9,10 +9,11 @@ readings prune deletes them in batches below `rows_cutoff`.
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
+from django.db import connection, transaction
 
 TABLE = "telemetry_telemetry"
 DEFAULT_PARTITION = "telemetry_telemetry_default"
+LOCK_TIMEOUT_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,10 @@ def partition_names() -> list[str]:
 def partitions_maintain(*, retention_days: int) -> MaintenanceReport:
     """Set pg_partman's retention (0 keeps everything) and run its maintenance for the readings table."""
     before = set(partition_names())
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Dropping a partition locks the whole table for an instant; rather than queue the
+        # ingest behind a long read, give up and try again at the next maintenance.
+        cursor.execute("SET LOCAL lock_timeout = %s", [f"{int(LOCK_TIMEOUT_SECONDS * 1000)}ms"])
         cursor.execute(_in_partman("UPDATE {partman}.part_config SET retention = %s WHERE parent_table = %s"),
                        [f"{retention_days} days" if retention_days else None, _parent()])
         cursor.execute(_in_partman("SELECT {partman}.run_maintenance(%s, p_analyze := false, p_jobmon := false)"),
