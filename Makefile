@@ -29,8 +29,11 @@ $(VENV)/.installed: backend/requirements.txt backend/requirements-dev.txt simula
 mosquitto:
 	@scripts/apt-install mosquitto mosquitto mosquitto-clients
 
+# PostgreSQL with pg_partman, which keeps the readings table's daily partitions.
 postgres:
 	@scripts/apt-install pg_createcluster postgresql
+	@ls /usr/share/postgresql/*/extension/pg_partman.control >/dev/null 2>&1 || \
+		scripts/apt-install pg_partman-extension postgresql-$$(ls /usr/lib/postgresql | sort -V | tail -n 1)-partman
 
 migrate: venv
 	cd backend && $(PY) manage.py migrate --noinput
@@ -43,7 +46,7 @@ run: deps migrate frontend-build
 	@echo
 	MQTT_PORT=$(MQTT_PORT) $(VENV)/bin/honcho --procfile Procfile start
 
-test: deps test-backend test-frontend test-browser
+test: deps postgres test-backend test-frontend test-browser
 
 test-backend:
 	$(PY) -m pytest
@@ -88,8 +91,9 @@ frontend/dist/index.html: $(FRONTEND_STAMP) $(FRONTEND_SOURCES)
 	touch $@
 
 # Benchmarks (bench/): figures printed as name=value and written to bench/results.json.
-bench: deps
-	$(PY) bench/run.py
+# The full run measures the API on PostgreSQL too, on a private cluster.
+bench: deps postgres
+	scripts/with-postgres $(PY) bench/run.py
 
 bench-quick: deps
 	$(PY) bench/run.py --quick
