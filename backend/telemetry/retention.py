@@ -42,6 +42,8 @@ class PruneReport:
     done: bool
     # The longest DELETE transaction of the run, in seconds.
     longest_seconds: float = 0.0
+    # Readings: the last device done when the budget ran out; the next run starts after it.
+    resume_after: str | None = None
 
 
 def rejections_prune(
@@ -75,6 +77,7 @@ def readings_prune(
     batch_rows: int = READINGS_BATCH_ROWS,
     budget_seconds: float = PRUNE_BUDGET_SECONDS,
     clock: Callable[[], float] = time.monotonic,
+    after_device: str | None = None,
 ) -> PruneReport:
     """Delete readings taken more than `retention_days` before `now`, device by device; 0 keeps them all.
 
@@ -87,8 +90,15 @@ def readings_prune(
     if partitions.partman_manages_readings():
         cutoff = partitions.rows_cutoff(cutoff)
     started, deleted, longest = clock(), 0, 0.0
+    devices = Device.objects.order_by("pk").values_list("pk", flat=True)
+    if after_device is not None:
+        devices = devices.filter(pk__gt=after_device)
+    previous = after_device
     # The (device, ts) index finds a device's oldest readings; there is no index on ts alone.
-    for device_id in Device.objects.order_by("pk").values_list("pk", flat=True):
+    for device_id in devices:
+        # Looking at thousands of devices takes time too, even with nothing to delete.
+        if previous != after_device and clock() - started >= budget_seconds:
+            return PruneReport(deleted=deleted, done=False, longest_seconds=longest, resume_after=previous)
         while True:
             # Read outside the write transaction: the DELETE then only removes rows by key.
             ids = list(Telemetry.objects.filter(device_id=device_id, ts__lt=cutoff)
@@ -103,7 +113,8 @@ def readings_prune(
             if len(ids) < batch_rows:
                 break
             if clock() - started >= budget_seconds:
-                return PruneReport(deleted=deleted, done=False, longest_seconds=longest)
+                return PruneReport(deleted=deleted, done=False, longest_seconds=longest, resume_after=previous)
+        previous = device_id
     return PruneReport(deleted=deleted, done=True, longest_seconds=longest)
 
 
@@ -128,14 +139,18 @@ class Pruning:
             return None
         self.next_run = self.clock() + PRUNE_INTERVAL_SECONDS
         retention_days = getattr(settings, self.retention_setting)
-        report = self.prune(now=timezone.now(), retention_days=retention_days, batch_rows=self.batch_rows,
-                            budget_seconds=self.budget_seconds, clock=self.clock)
+        report = self.prune_once(retention_days)
         if not report.done:
             self.next_run = self.clock() + CATCH_UP_SECONDS
         if report.deleted:
             log.info("pruned %d %s older than the %d-day retention%s", report.deleted, self.rows, retention_days,
                      "" if report.done else "; more are left for the next run")
         return report
+
+    def prune_once(self, retention_days: int) -> PruneReport:
+        """One run of the prune."""
+        return self.prune(now=timezone.now(), retention_days=retention_days, batch_rows=self.batch_rows,
+                          budget_seconds=self.budget_seconds, clock=self.clock)
 
 
 class RejectionPruning(Pruning):
@@ -145,10 +160,17 @@ class RejectionPruning(Pruning):
 class ReadingPruning(Pruning):
     """Readings older than RETENTION_DAYS, row by row (all of them on SQLite, the default partition's with pg_partman)."""
 
-    prune = staticmethod(readings_prune)
     retention_setting = "RETENTION_DAYS"
     rows = "readings"
     default_batch_rows = READINGS_BATCH_ROWS
+    resume_after: str | None = None
+
+    def prune_once(self, retention_days: int) -> PruneReport:
+        """One run, going on from the device where the last run's budget ran out."""
+        report = readings_prune(now=timezone.now(), retention_days=retention_days, batch_rows=self.batch_rows,
+                                budget_seconds=self.budget_seconds, clock=self.clock, after_device=self.resume_after)
+        self.resume_after = None if report.done else report.resume_after
+        return report
 
 
 class PartitionMaintenance:

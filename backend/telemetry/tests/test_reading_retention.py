@@ -134,3 +134,25 @@ def test_readings_are_pruned_every_few_minutes_and_sooner_while_old_ones_are_lef
     assert pruning.run_if_due() is None
     clock.now += 1
     assert pruning.run_if_due().deleted == 1
+
+
+@sqlite_only
+@pytest.mark.django_db
+def test_a_run_out_of_time_goes_on_at_the_next_device_the_next_time(settings):
+    settings.RETENTION_DAYS = 1
+    clock = FakeClock()
+    now = timezone.now()
+    for device_id in ("d1", "d2", "d3"):
+        make_readings(device_id, timedelta(days=2), timedelta(days=3), timedelta(hours=1), now=now)
+    pruning = ReadingPruning(clock=clock, budget_seconds=0)
+
+    def old_per_device():
+        return [Telemetry.objects.filter(device_id=d, ts__lt=now - timedelta(days=1)).count()
+                for d in ("d1", "d2", "d3")]
+
+    assert (pruning.run_if_due().done, old_per_device()) == (False, [0, 2, 2])
+    clock.now += retention.CATCH_UP_SECONDS
+    assert (pruning.run_if_due().done, old_per_device()) == (False, [0, 0, 2])
+    clock.now += retention.CATCH_UP_SECONDS
+    assert (pruning.run_if_due().done, old_per_device()) == (True, [0, 0, 0])
+    assert Telemetry.objects.count() == 3
