@@ -10,7 +10,8 @@ table; the reverse migration copies them back into a plain table. SQLite is unch
 from django.db import DatabaseError, migrations, transaction
 
 # Partitions are made from this many days before the migration (or from the day of the
-# oldest reading, when that is later); older readings go to the default partition.
+# oldest reading, when that is later), so a device sending the readings it buffered while
+# offline finds their partitions; older readings go to the default partition.
 PAST_DAYS = 7
 PREMAKE_DAYS = 4
 
@@ -57,7 +58,7 @@ def partition(apps, schema_editor):
         cursor.execute(PARTITIONED_TABLE)
         cursor.execute(
             "SELECT to_char(greatest(date_trunc('day', now()) - make_interval(days => %s),"
-            " coalesce(date_trunc('day', min(ts)), now())), 'YYYY-MM-DD') FROM telemetry_telemetry_unpartitioned",
+            " date_trunc('day', min(ts))), 'YYYY-MM-DD') FROM telemetry_telemetry_unpartitioned",
             [PAST_DAYS],
         )
         start = cursor.fetchone()[0]

@@ -60,6 +60,9 @@ def test_existing_readings_move_into_the_partitions_and_back(migrated_back):
 
     assert table_kind() == "p"
     assert sorted(Telemetry.objects.values_list("id", "ts")) == before
+    # The backfill is older than the 7 days of past partitions: those start a week ago.
+    first_partition = (now - timedelta(days=7)).astimezone(UTC)
+    assert partitions.partition_names()[0] == f"telemetry_telemetry_p{first_partition:%Y_%m_%d}"
     with connection.cursor() as cursor:
         cursor.execute("SELECT ts, tableoid::regclass::text FROM telemetry_telemetry ORDER BY ts")
         placed = cursor.fetchall()
