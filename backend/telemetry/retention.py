@@ -121,10 +121,9 @@ def readings_prune(
 class Pruning:
     """When the worker prunes one kind of row: every PRUNE_INTERVAL_SECONDS, or CATCH_UP_SECONDS after a partial run."""
 
-    prune = staticmethod(rejections_prune)
-    retention_setting = "REJECTIONS_RETENTION_DAYS"
-    rows = "rejected messages"
-    default_batch_rows = PRUNE_BATCH_ROWS
+    retention_setting: str
+    rows: str
+    default_batch_rows: int
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic, batch_rows: int | None = None,
                  budget_seconds: float = PRUNE_BUDGET_SECONDS) -> None:
@@ -149,12 +148,20 @@ class Pruning:
 
     def prune_once(self, retention_days: int) -> PruneReport:
         """One run of the prune."""
-        return self.prune(now=timezone.now(), retention_days=retention_days, batch_rows=self.batch_rows,
-                          budget_seconds=self.budget_seconds, clock=self.clock)
+        raise NotImplementedError
 
 
 class RejectionPruning(Pruning):
     """Rejected messages older than REJECTIONS_RETENTION_DAYS."""
+
+    retention_setting = "REJECTIONS_RETENTION_DAYS"
+    rows = "rejected messages"
+    default_batch_rows = PRUNE_BATCH_ROWS
+
+    def prune_once(self, retention_days: int) -> PruneReport:
+        """One run of the rejections prune."""
+        return rejections_prune(now=timezone.now(), retention_days=retention_days, batch_rows=self.batch_rows,
+                                budget_seconds=self.budget_seconds, clock=self.clock)
 
 
 class ReadingPruning(Pruning):
@@ -190,8 +197,8 @@ class PartitionMaintenance:
         retention_days = settings.RETENTION_DAYS
         report = partitions.partitions_maintain(retention_days=retention_days)
         if report.dropped or report.created:
-            log.info("partition maintenance dropped %d readings partitions older than the %d-day retention"
-                     " and created %d", report.dropped, retention_days, report.created)
+            log.info("partition maintenance: %d readings partitions dropped (retention %s), %d created",
+                     report.dropped, f"{retention_days} days" if retention_days else "none", report.created)
         return report
 
 
