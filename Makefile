@@ -29,11 +29,13 @@ $(VENV)/.installed: backend/requirements.txt backend/requirements-dev.txt simula
 mosquitto:
 	@scripts/apt-install mosquitto mosquitto mosquitto-clients
 
-# PostgreSQL with pg_partman, which keeps the readings table's daily partitions.
+# PostgreSQL with pg_partman, which keeps the readings table's daily partitions. The package
+# has no command for apt-install to look for, so dpkg says whether it is there.
 postgres:
 	@scripts/apt-install pg_createcluster postgresql
-	@ls /usr/share/postgresql/*/extension/pg_partman.control >/dev/null 2>&1 || \
-		scripts/apt-install pg_partman-extension postgresql-$$(ls /usr/lib/postgresql | sort -V | tail -n 1)-partman
+	@partman=postgresql-$$(psql --version | sed -E 's/[^0-9]*([0-9]+).*/\1/')-partman; \
+		dpkg-query -W -f='$${Status}' $$partman 2>/dev/null | grep -q 'ok installed' || \
+		scripts/apt-install "$$partman (extension)" $$partman
 
 migrate: venv
 	cd backend && $(PY) manage.py migrate --noinput
