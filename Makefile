@@ -30,8 +30,13 @@ $(VENV)/.installed: backend/requirements.txt backend/requirements-dev.txt simula
 mosquitto:
 	@scripts/apt-install mosquitto mosquitto mosquitto-clients
 
+# PostgreSQL with pg_partman, which keeps the readings table's daily partitions. The package
+# has no command for apt-install to look for, so dpkg says whether it is there.
 postgres:
 	@scripts/apt-install pg_createcluster postgresql
+	@partman=postgresql-$$(psql --version | sed -E 's/[^0-9]*([0-9]+).*/\1/')-partman; \
+		dpkg-query -W -f='$${Status}' $$partman 2>/dev/null | grep -q 'ok installed' || \
+		scripts/apt-install "$$partman (extension)" $$partman
 
 # Debian's supervisor restarts the programs of make run-postgres (deploy/supervisord.conf).
 supervisor:
@@ -124,8 +129,9 @@ frontend/dist/index.html: $(FRONTEND_STAMP) $(FRONTEND_SOURCES)
 	touch $@
 
 # Benchmarks (bench/): figures printed as name=value and written to bench/results.json.
-bench: deps
-	$(PY) bench/run.py
+# The full run measures the API on PostgreSQL too, on a private cluster.
+bench: deps postgres
+	scripts/with-postgres $(PY) bench/run.py
 
 bench-quick: deps
 	$(PY) bench/run.py --quick

@@ -4,6 +4,7 @@ Prints one `name=value unit` line per figure and writes them all to bench/result
 """
 import argparse
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -69,6 +70,15 @@ def main() -> None:
             root = Path(root)
             if name == "api":
                 report.add_all(api_bench.api_benchmark(root, **sizes["api"]))
+                if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+                    # The same on PostgreSQL's partitioned table (make bench runs under scripts/with-postgres).
+                    url = api_bench.fresh_postgres_database(os.environ["DATABASE_URL"], "telemetry_bench_api")
+                    figures = api_bench.api_benchmark(root, **sizes["api"], database_url=url, alerts=False)
+                    report.add_all({f"pg_{key}": value for key, value in figures.items()})
+                    for endpoint in ("api_telemetry_limit100", "api_stats_avg_24h"):
+                        print(f"# {endpoint} p95: SQLite {report.figures[endpoint + '_p95_ms']:.1f} ms,"
+                              f" PostgreSQL partitioned {report.figures['pg_' + endpoint + '_p95_ms']:.1f} ms",
+                              flush=True)
                 continue
             with LocalBroker(root / "broker") as broker:
                 workspace = ingest_bench.Workspace(root, broker)

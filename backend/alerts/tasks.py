@@ -9,7 +9,7 @@ from alerts.services import alerts_evaluate
 from common.outages import OutageLog
 from health.models import Heartbeat
 from health.services import heartbeat_beat
-from telemetry.retention import RejectionPruning
+from telemetry.retention import Retention
 
 log = logging.getLogger("alerts")
 
@@ -24,15 +24,15 @@ _pass_outage = OutageLog(
     level=logging.ERROR,
     traceback=True,
 )
-_prune_outage = OutageLog(log, failed="could not prune rejected messages; retrying at the next interval")
-_pruning = RejectionPruning()
+_prune_outage = OutageLog(log, failed="could not prune old rows or maintain partitions; retrying at the next interval")
+_pruning = Retention()
 
 
 @background(name=TASK_NAME)
 def evaluate_alerts() -> None:
-    """Evaluate alerts once, refresh the worker's heartbeat, prune old rejections when due."""
+    """Evaluate alerts once, refresh the worker's heartbeat, prune old rows when due."""
     run_evaluation_pass()
-    prune_rejections_if_due()
+    prune_old_rows_if_due()
 
 
 def run_evaluation_pass() -> bool:
@@ -60,8 +60,8 @@ def run_evaluation_pass() -> bool:
     return True
 
 
-def prune_rejections_if_due() -> None:
-    """Delete expired rejected messages every few minutes; a failure never fails the alert pass."""
+def prune_old_rows_if_due() -> None:
+    """Delete expired rejections and readings, maintain partitions; a failure never fails the alert pass."""
     try:
         _pruning.run_if_due()
     except Exception as error:

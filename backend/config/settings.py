@@ -233,6 +233,8 @@ REJECTIONS_SAMPLE_PER_DEVICE = env_int("REJECTIONS_SAMPLE_PER_DEVICE", 10, minim
 REJECTIONS_SAMPLE_PER_HOUR = env_int("REJECTIONS_SAMPLE_PER_HOUR", 1000, minimum=0)
 # The worker deletes stored rejections older than this; 0 keeps them forever.
 REJECTIONS_RETENTION_DAYS = env_int("REJECTIONS_RETENTION_DAYS", 7, minimum=0)
+# The worker deletes readings older than this (whole partitions with pg_partman); 0 keeps them.
+RETENTION_DAYS = env_int("RETENTION_DAYS", 0, minimum=0)
 # --- end of the rejected messages section ----------------------------------------------
 
 HIGH_TEMP_THRESHOLD = env_float("HIGH_TEMP_THRESHOLD", 30.0)

@@ -31,7 +31,7 @@ SELECT %s,
        100 - i * 50.0 / %s,
        NULL,
        to_timestamp(%s + i * %s)
-FROM generate_series(0, %s - 1) AS i
+FROM generate_series(0::bigint, %s - 1) AS i  -- bigint: i * 104729 passes 2^31 past 20,505 rows
 """
 
 
