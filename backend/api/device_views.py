@@ -1,4 +1,7 @@
 """Device writes that are not list or detail methods: key rotation and HTTP ingestion."""
+import logging
+
+from django.db import DatabaseError, connection
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -13,6 +16,8 @@ from api.throttles import IngestAddressThrottle, IngestDeviceThrottle, presented
 from devices.keys import key_matches
 from devices.selectors import device_for_key, device_id_holding_key
 from devices.services import DeviceNotFound, device_rotate_key
+
+log = logging.getLogger(__name__)
 
 DEVICE_ID_PARAMETER = OpenApiParameter(
     "device_id", str, OpenApiParameter.PATH, description="The device's id.",
@@ -43,6 +48,10 @@ _INGEST_ERRORS = {
                          examples=[OpenApiExample("no key", {"error": "X-API-Key is missing"})]),
     403: OpenApiResponse(ErrorSerializer, "X-API-Key is another device's key.",
                          examples=[OpenApiExample("other device", {"error": "this key belongs to another device"})]),
+    503: OpenApiResponse(ErrorSerializer, "The database could not store the readings (locked, down, or a "
+                         "statement timeout); nothing was stored, retry after Retry-After seconds.",
+                         examples=[OpenApiExample("retry", {"error": "the readings could not be stored; retry "
+                                                                     "shortly"})]),
     413: OpenApiResponse(ErrorSerializer, "The body is larger than MAX_REQUEST_BODY_BYTES.",
                          examples=[OpenApiExample("too large", {"error": "request body larger than 1048576 bytes"})]),
 }
@@ -76,7 +85,7 @@ class DeviceTelemetryView(APIView):
         }},
         responses={
             202: serializers.IngestResultSerializer,
-            **error_responses(400, 503),
+            **error_responses(400),
             **_INGEST_ERRORS,
         },
     )
@@ -87,6 +96,12 @@ class DeviceTelemetryView(APIView):
             result = ingest_http_body(device_id=device_id, body=request.body, received_at=received_at)
         except IngestBodyInvalid as error:
             raise exceptions.ParseError(str(error)) from None
+        except DatabaseError as error:
+            # Nothing was committed, and a retry is idempotent on (device, ts): tell the device to retry.
+            log.warning("HTTP readings of %s not stored, the database refused them: %s", device_id, error)
+            connection.close()
+            return Response({"error": "the readings could not be stored; retry shortly"},
+                            status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "1"})
         return Response(serializers.IngestResultSerializer(result).data, status=status.HTTP_202_ACCEPTED)
 
     @staticmethod

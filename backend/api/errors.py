@@ -83,6 +83,8 @@ class DeviceKeyInvalid(exceptions.APIException):
 
     status_code = status.HTTP_401_UNAUTHORIZED
     default_detail = "X-API-Key is not a valid device key"
+    # DRF's handler sends it as WWW-Authenticate, which a 401 must carry.
+    auth_header = 'ApiKey header="X-API-Key"'
 
 
 class DeviceKeyForbidden(exceptions.APIException):

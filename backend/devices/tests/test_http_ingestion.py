@@ -147,3 +147,24 @@ def test_a_decommissioned_device_keeps_its_history_and_its_new_readings_are_reje
     ]}
     assert stored_ts() == [NOW_MS - 100_000, NOW_MS - 100_000 + 1]
     assert RejectedMessage.objects.filter(device_id="sensor-1", reason="decommissioned").count() == 1
+
+
+def test_a_401_names_the_scheme_it_wants(client, key):
+    assert post(client, "sensor-1", reading(0))["WWW-Authenticate"] == 'ApiKey header="X-API-Key"'
+
+
+def test_a_database_that_refuses_the_batch_is_503_with_retry_after_and_the_retry_stores_it(client, key,
+                                                                                            monkeypatch):
+    from django.db import OperationalError
+
+    import api.ingestion
+
+    def locked(**kwargs):
+        raise OperationalError("database is locked")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(api.ingestion, "telemetry_store_batch", locked)
+        response = post(client, "sensor-1", [reading(0), reading(1)], key)
+    assert response.status_code == 503 and response["Retry-After"] == "1"
+    assert set(response.json()) == {"error"} and not Telemetry.objects.exists()
+    assert post(client, "sensor-1", [reading(0), reading(1)], key).json()["stored"] == 2
