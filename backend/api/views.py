@@ -84,7 +84,12 @@ class DeviceListView(APIView):
         tags=["devices"],
         summary="Every device with its newest reading",
         parameters=[params.DeviceListParams],
-        responses={200: serializers.DeviceSerializer(many=True), **error_responses(400, 503)},
+        responses={
+            200: serializers.DeviceSerializer(many=True),
+            # device_type and location may be long and non-ASCII: percent-encoded, they can pass 4,096 bytes.
+            414: OpenApiResponse(ErrorSerializer, "The query string is longer than MAX_QUERY_STRING_BYTES."),
+            **error_responses(400, 503),
+        },
     )
     def get(self, request):
         query = _validated(params.DeviceListParams, request)

@@ -408,6 +408,12 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES. */
+      414: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Too many requests from this client; the Retry-After header says when to try again. */
       429: {
         content: {
@@ -710,7 +716,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description On PostgreSQL: the query ran past the web's statement timeout (WEB_STATEMENT_TIMEOUT_SECONDS) and was cancelled. */
+      /** @description The database could not store the readings (locked, down, or a statement timeout); nothing was stored, retry after Retry-After seconds. */
       503: {
         content: {
           "application/json": components["schemas"]["Error"];
