@@ -91,8 +91,8 @@ class DeviceTelemetryView(APIView):
     )
     def post(self, request, device_id: str):
         received_at = timezone.now()
-        self._authenticate(request, device_id)
         try:
+            self._authenticate(request, device_id)
             result = ingest_http_body(device_id=device_id, body=request.body, received_at=received_at)
         except IngestBodyInvalid as error:
             raise exceptions.ParseError(str(error)) from None

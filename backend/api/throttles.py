@@ -1,4 +1,5 @@
 """Rate limits of HTTP ingestion, per device key and per client address, in the shared "api" cache."""
+import logging
 import math
 
 from django.conf import settings
@@ -6,7 +7,10 @@ from django.core.cache import caches
 from rest_framework.throttling import SimpleRateThrottle
 
 from api.caching import CACHE_ALIAS
+from common.outages import OutageLog
 from devices.keys import key_hash
+
+log = logging.getLogger(__name__)
 
 API_KEY_HEADER = "HTTP_X_API_KEY"
 
@@ -31,6 +35,9 @@ class FixedWindowThrottle(SimpleRateThrottle):
 
     cache = caches[CACHE_ALIAS]
     setting: str
+    # One per process: a cache outage is logged when it starts and when it ends.
+    outage = OutageLog(log, failed="ingestion rate limits not applied, the shared cache fails",
+                       recovered="ingestion rate limits apply again")
 
     def get_rate(self) -> str:
         return getattr(settings, self.setting)
@@ -42,17 +49,23 @@ class FixedWindowThrottle(SimpleRateThrottle):
         self.now = self.timer()
         window = int(self.now // self.duration)
         self.window_ends = (window + 1) * self.duration
-        key = f"{self.key}:{window}"
+        try:
+            count = self._count(f"{self.key}:{window}")
+        except Exception as error:  # noqa: BLE001 - any cache failure: let readings in rather than lose them
+            FixedWindowThrottle.outage.failure(error)
+            return True
+        FixedWindowThrottle.outage.success()
+        return count <= self.num_requests
+
+    def _count(self, key: str) -> int:
         # add() starts the window's counter (expiring with it); incr() counts the rest.
         if self.cache.add(key, 1, timeout=self.duration + 1):
-            count = 1
-        else:
-            try:
-                count = self.cache.incr(key)
-            except ValueError:  # expired between add() and incr()
-                self.cache.add(key, 1, timeout=self.duration + 1)
-                count = 1
-        return count <= self.num_requests
+            return 1
+        try:
+            return self.cache.incr(key)
+        except ValueError:  # expired between add() and incr()
+            self.cache.add(key, 1, timeout=self.duration + 1)
+            return 1
 
     def wait(self) -> float:
         return max(math.ceil(self.window_ends - self.now), 1)

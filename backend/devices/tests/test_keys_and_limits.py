@@ -116,3 +116,18 @@ def test_the_counts_live_in_the_shared_api_cache(client, api_cache, clock, keys)
     assert ingest(client, "t-1", keys["t-1"], ts=2).status_code == 429
     api_cache.clear()
     assert ingest(client, "t-1", keys["t-1"], ts=3).status_code == 202
+
+
+@override_settings(INGEST_THROTTLE_DEVICE="1/min", INGEST_THROTTLE_ADDRESS="1/min")
+def test_a_failing_shared_cache_lets_readings_in_and_is_logged_once(client, api_cache, keys, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(api_cache, "add", broken)
+    statuses = [ingest(client, "t-1", keys["t-1"], ts=i).status_code for i in range(3)]
+    assert statuses == [202] * 3
+    assert caplog.text.count("ingestion rate limits not applied") == 1
+    monkeypatch.undo()
+    assert ingest(client, "t-1", keys["t-1"], ts=9).status_code == 202
+    assert "ingestion rate limits apply again" in caplog.text
+    assert ingest(client, "t-1", keys["t-1"], ts=10).status_code == 429
