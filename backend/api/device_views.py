@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import serializers
-from api.errors import DeviceNotRegistered, DeviceKeyForbidden, DeviceKeyInvalid
+from api.errors import DeviceKeyForbidden, DeviceKeyInvalid, DeviceNotRegistered
 from api.ingestion import IngestBodyInvalid, ingest_http_body
 from api.schema import ErrorSerializer, error_responses
 from api.throttles import IngestAddressThrottle, IngestDeviceThrottle, presented_key_hash
