@@ -33,11 +33,15 @@ class FixedWindowThrottle(SimpleRateThrottle):
     write per reading posted; a counter per window costs a few bytes.
     """
 
-    cache = caches[CACHE_ALIAS]
     setting: str
     # One per process: a cache outage is logged when it starts and when it ends.
     outage = OutageLog(log, failed="ingestion rate limits not applied, the shared cache fails",
                        recovered="ingestion rate limits apply again")
+
+    @property
+    def cache(self):
+        """The shared "api" cache, looked up per request as the cached reads do (a test may swap CACHES)."""
+        return caches[CACHE_ALIAS]
 
     def get_rate(self) -> str:
         return getattr(settings, self.setting)
