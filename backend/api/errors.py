@@ -59,3 +59,34 @@ def _cancelled_query(exc) -> bool:
 
 def _kept_headers(response) -> dict:
     return {name: value for name, value in response.items() if name in ("WWW-Authenticate", "Retry-After", "Allow")}
+
+
+class DeviceNotRegistered(exceptions.NotFound):
+    """/api/devices/{id}/... names no registered device (or a decommissioned one)."""
+
+    def __init__(self, device_id: str) -> None:
+        super().__init__(f"unknown device {device_id!r}")
+
+
+class DeviceIdTakenError(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "device id taken"
+
+    def __init__(self, device_id: str) -> None:
+        super().__init__(f"device {device_id!r} is registered already")
+        self.field = "device_id"
+
+
+class DeviceKeyInvalid(exceptions.APIException):
+    """HTTP ingestion without a device key, or with one that is nobody's. (Not AuthenticationFailed,
+    which DRF turns into 403 for a view without authentication classes.)"""
+
+    status_code = status.HTTP_401_UNAUTHORIZED
+    default_detail = "X-API-Key is not a valid device key"
+    # DRF's handler sends it as WWW-Authenticate, which a 401 must carry.
+    auth_header = 'ApiKey header="X-API-Key"'
+
+
+class DeviceKeyForbidden(exceptions.APIException):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = "this key belongs to another device"

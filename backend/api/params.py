@@ -119,6 +119,14 @@ class StrictBooleanField(serializers.Field):
 
 class DeviceListParams(serializers.Serializer):
     status = UpperChoiceField(choices=Device.Status.choices, required=False)
+    device_type = serializers.CharField(required=False, max_length=100, help_text="Exact match.")
+    location = serializers.CharField(required=False, max_length=200, help_text="Exact match.")
+
+
+class DeviceDeleteParams(serializers.Serializer):
+    purge = serializers.BooleanField(
+        default=False, help_text="Also delete the device's readings and alerts, in the background."
+    )
 
 
 class TelemetryParams(serializers.Serializer):

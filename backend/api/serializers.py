@@ -27,6 +27,7 @@ class DeviceSerializer(serializers.Serializer):
     name = serializers.CharField()
     device_type = serializers.CharField()
     location = serializers.CharField()
+    metadata = serializers.DictField(help_text="Free-form attributes of the device; {} when unset.")
     latest = LatestReadingSerializer(allow_null=True)
 
     def to_representation(self, row: dict) -> dict:
@@ -41,12 +42,38 @@ class DeviceSerializer(serializers.Serializer):
             "name": row["name"],
             "device_type": row["device_type"],
             "location": row["location"],
+            "metadata": row["metadata"] or {},
             "latest": None if latest is None else {
                 "ts": iso_utc(latest["ts"]),
                 "temperature": latest["temperature"],
                 "humidity": latest["humidity"],
             },
         }
+
+
+class RegisteredDeviceSerializer(DeviceSerializer):
+    api_key = serializers.CharField(help_text="The device's API key for X-API-Key; shown only in this response.")
+
+    def to_representation(self, row: dict) -> dict:
+        return {**super().to_representation(row), "api_key": row["api_key"]}
+
+
+class RotatedKeySerializer(serializers.Serializer):
+    device_id = serializers.CharField()
+    api_key = serializers.CharField(help_text="The new API key, shown only in this response; the old one no "
+                                              "longer works.")
+
+
+class IngestErrorSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the reading in the array (0 for a single reading).")
+    reason = serializers.CharField()
+
+
+class IngestResultSerializer(serializers.Serializer):
+    stored = serializers.IntegerField(help_text="New readings stored.")
+    duplicates = serializers.IntegerField(help_text="Readings whose (device, ts) was stored already.")
+    rejected = serializers.IntegerField(help_text="Readings refused; each is in errors.")
+    errors = IngestErrorSerializer(many=True)
 
 
 class TelemetrySerializer(serializers.Serializer):

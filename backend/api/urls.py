@@ -1,12 +1,14 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from api import export_views, views
+from api import device_views, export_views, views
 
 urlpatterns = [
     path("health/", views.HealthView.as_view(), name="health"),
     path("devices/", views.DeviceListView.as_view(), name="device-list"),
     path("devices/<str:device_id>/", views.DeviceDetailView.as_view(), name="device-detail"),
+    path("devices/<str:device_id>/rotate-key/", device_views.DeviceRotateKeyView.as_view(), name="device-rotate-key"),
+    path("devices/<str:device_id>/telemetry/", device_views.DeviceTelemetryView.as_view(), name="device-telemetry"),
     path("telemetry/", views.TelemetryListView.as_view(), name="telemetry-list"),
     path("telemetry/export/", export_views.TelemetryExportView.as_view(), name="telemetry-export"),
     path("rejections/", export_views.RejectionListView.as_view(), name="rejection-list"),

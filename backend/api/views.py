@@ -15,11 +15,14 @@ from alerts.selectors import alert_get, alert_list, rule_of_device, rule_of_devi
 from alerts.services import alert_acknowledge, rule_delete, rule_put
 from api import params, serializers
 from api.caching import cached
-from api.errors import UnknownDevice
+from api.device_bodies import DeviceCreateSerializer, DeviceFieldsSerializer
+from api.errors import DeviceIdTakenError, DeviceNotRegistered, UnknownDevice
 from api.permissions import PublicReadOrStaff
-from api.schema import error_responses, not_found
+from api.device_views import DEVICE_ID_PARAMETER
+from api.schema import ErrorSerializer, error_responses, not_found
 from common.timefmt import iso_utc
 from devices.selectors import device_exists, device_get, device_list
+from devices.services import DeviceIdTaken, DeviceNotFound, device_decommission, device_register, device_update
 from health.selectors import health_report
 from telemetry.selectors import fleet_window_stats, telemetry_list, telemetry_series, telemetry_window_stats
 
@@ -83,12 +86,39 @@ class DeviceListView(APIView):
         tags=["devices"],
         summary="Every device with its newest reading",
         parameters=[params.DeviceListParams],
-        responses={200: serializers.DeviceSerializer(many=True), **error_responses(400, 503)},
+        responses={
+            200: serializers.DeviceSerializer(many=True),
+            # device_type and location may be long and non-ASCII: percent-encoded, they can pass 4,096 bytes.
+            414: OpenApiResponse(ErrorSerializer, "The query string is longer than MAX_QUERY_STRING_BYTES."),
+            **error_responses(400, 503),
+        },
     )
     def get(self, request):
         query = _validated(params.DeviceListParams, request)
-        devices = device_list(status=query.get("status"))
+        devices = device_list(status=query.get("status"), device_type=query.get("device_type"),
+                              location=query.get("location"))
         return Response(serializers.DeviceSerializer(devices, many=True).data)
+
+    @extend_schema(
+        tags=["devices"],
+        summary="Register a device; the answer holds its API key, shown this once",
+        request=DeviceCreateSerializer,
+        responses={
+            201: serializers.RegisteredDeviceSerializer,
+            409: OpenApiResponse(ErrorSerializer, "A device with this id is registered already."),
+            **error_responses(400, 503),
+        },
+    )
+    def post(self, request):
+        body = DeviceCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        fields = dict(body.validated_data)
+        try:
+            registered = device_register(**fields)
+        except DeviceIdTaken:
+            raise DeviceIdTakenError(fields["device_id"]) from None
+        row = {**device_get(device_id=registered.device.device_id), "api_key": registered.api_key}
+        return Response(serializers.RegisteredDeviceSerializer(row).data, status=201)
 
 
 class DeviceDetailView(APIView):
@@ -106,6 +136,37 @@ class DeviceDetailView(APIView):
         if device is None:
             raise NotFound(f"unknown device {device_id!r}")
         return Response(serializers.DeviceSerializer(device).data)
+
+    @extend_schema(
+        tags=["devices"],
+        summary="Change a device's name, type, location or metadata",
+        parameters=[DEVICE_ID_PARAMETER],
+        request=DeviceFieldsSerializer,
+        responses={200: serializers.DeviceSerializer, **error_responses(400, 404, 503)},
+    )
+    def patch(self, request, device_id: str):
+        body = DeviceFieldsSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        try:
+            device_update(device_id=device_id, **body.validated_data)
+        except DeviceNotFound:
+            raise DeviceNotRegistered(device_id) from None
+        return Response(serializers.DeviceSerializer(device_get(device_id=device_id)).data)
+
+    @extend_schema(
+        tags=["devices"],
+        summary="Decommission a device: hidden, its readings refused, its history kept unless purge",
+        parameters=[DEVICE_ID_PARAMETER, params.DeviceDeleteParams],
+        request=None,
+        responses={204: None, **error_responses(400, 404, 503)},
+    )
+    def delete(self, request, device_id: str):
+        query = _validated(params.DeviceDeleteParams, request)
+        try:
+            device_decommission(device_id=device_id, purge=query["purge"])
+        except DeviceNotFound:
+            raise DeviceNotRegistered(device_id) from None
+        return Response(status=204)
 
 
 class TelemetryListView(APIView):

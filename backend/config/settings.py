@@ -237,6 +237,21 @@ REJECTIONS_RETENTION_DAYS = env_int("REJECTIONS_RETENTION_DAYS", 7, minimum=0)
 RETENTION_DAYS = env_int("RETENTION_DAYS", 0, minimum=0)
 # --- end of the rejected messages section ----------------------------------------------
 
+# --- Device registry and HTTP ingestion (docs/api.md, "Devices", "HTTP ingestion") -----
+# true: the first reading of an unknown id creates its device; false: it is rejected
+# with the reason "unknown device" (MQTT and HTTP alike).
+AUTO_REGISTER_DEVICES = env_bool("AUTO_REGISTER_DEVICES", True)
+# The HMAC key device API keys are hashed under; empty: DJANGO_SECRET_KEY. Changing it
+# invalidates every device key.
+DEVICE_KEY_PEPPER = env_str("DEVICE_KEY_PEPPER", "")
+# Told of every device key registered, rotated or removed (devices/broker_accounts.py).
+DEVICE_BROKER_ACCOUNTS = env_str("DEVICE_BROKER_ACCOUNTS", "devices.broker_accounts.NoBrokerAccounts")
+# POST /api/devices/{id}/telemetry/ requests, per device key and per client address
+# (API_NUM_PROXIES), counted in the "api" cache that every web worker shares.
+INGEST_THROTTLE_DEVICE = env_rate("INGEST_THROTTLE_DEVICE", "600/min")
+INGEST_THROTTLE_ADDRESS = env_rate("INGEST_THROTTLE_ADDRESS", "6000/min")
+# --- end of the device registry section ------------------------------------------------
+
 HIGH_TEMP_THRESHOLD = env_float("HIGH_TEMP_THRESHOLD", 30.0)
 OFFLINE_AFTER_SECONDS = env_float("OFFLINE_AFTER_SECONDS", 10.0, minimum=0.1)
 

@@ -6,10 +6,14 @@ from telemetry.export import export_response, fleet_rows
 
 @admin.register(Device)
 class DeviceAdmin(admin.ModelAdmin):
-    list_display = ["device_id", "name", "status", "last_seen", "device_type", "location", "created_at"]
-    list_filter = ["status", "device_type"]
+    list_display = ["device_id", "name", "status", "last_seen", "device_type", "location", "key_prefix",
+                    "decommissioned_at", "created_at"]
+    list_filter = ["status", "device_type", ("decommissioned_at", admin.EmptyFieldListFilter)]
     search_fields = ["device_id", "name", "location"]
-    readonly_fields = ["created_at"]
+    # The key hash is never shown; its prefix is enough to tell keys apart. Keys are
+    # issued and rotated through the API, which shows a new key once.
+    exclude = ["key_hash"]
+    readonly_fields = ["created_at", "key_prefix", "decommissioned_at"]
     actions = ["export_readings_csv"]
 
     @admin.action(description="Export the selected devices' readings as CSV", permissions=["view"])

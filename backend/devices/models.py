@@ -1,4 +1,4 @@
-"""The device registry: one row per device that has ever sent a reading."""
+"""The device registry: one row per device registered through the API or seen sending."""
 from django.db import models
 
 from devices.ids import DEVICE_ID_MAX_LENGTH, validate_device_id
@@ -21,12 +21,20 @@ class Device(models.Model):
     status = models.CharField(max_length=7, choices=Status.choices, default=Status.ONLINE)
     last_seen = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # HMAC-SHA256 of the device's API key (devices.keys); empty for a device that has none.
+    key_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # The key's first characters, enough to tell two keys apart in the admin, never to use one.
+    key_prefix = models.CharField(max_length=8, blank=True, default="", editable=False)
+    # Set by DELETE /api/devices/{id}/: hidden from the API, its readings refused, its history kept.
+    decommissioned_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["device_id"]
         indexes = [
             # Serves the worker's deadline query: status = X and last_seen < deadline.
             models.Index(fields=["status", "last_seen"], name="device_status_last_seen"),
+            # Tells a key of another device (403) from a wrong key (401) in one lookup.
+            models.Index(fields=["key_hash"], name="device_key_hash", condition=~models.Q(key_hash="")),
         ]
 
     def __str__(self) -> str:

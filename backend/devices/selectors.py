@@ -4,7 +4,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from devices.models import Device
 from telemetry.models import Telemetry
 
-DEVICE_FIELDS = ("device_id", "status", "last_seen", "name", "device_type", "location")
+DEVICE_FIELDS = ("device_id", "status", "last_seen", "name", "device_type", "location", "metadata")
 LATEST_FIELDS = ("ts", "temperature", "humidity")
 
 
@@ -23,19 +23,34 @@ def _rows_with_latest(devices: QuerySet[Device]) -> list[dict]:
     return rows
 
 
-def device_list(*, status: str | None = None) -> list[dict]:
-    """All devices (optionally of one status), each with `latest`."""
-    devices = Device.objects.all()
-    if status is not None:
-        devices = devices.filter(status=status)
+def _active_devices() -> QuerySet[Device]:
+    return Device.objects.filter(decommissioned_at__isnull=True)
+
+
+def device_list(*, status: str | None = None, device_type: str | None = None,
+                location: str | None = None) -> list[dict]:
+    """Every device not decommissioned, filtered by exact status, type and location when given, each with `latest`."""
+    filters = {"status": status, "device_type": device_type, "location": location}
+    devices = _active_devices().filter(**{name: value for name, value in filters.items() if value is not None})
     return _rows_with_latest(devices)
 
 
 def device_get(*, device_id: str) -> dict | None:
-    """One device with `latest`, or None when it does not exist."""
-    rows = _rows_with_latest(Device.objects.filter(pk=device_id))
+    """One device with `latest`, or None when it does not exist or is decommissioned."""
+    rows = _rows_with_latest(_active_devices().filter(pk=device_id))
     return rows[0] if rows else None
 
 
+def device_for_key(*, device_id: str) -> Device | None:
+    """The device an HTTP reading names, decommissioned or not, with only what authentication needs."""
+    return Device.objects.filter(pk=device_id).only("device_id", "key_hash", "decommissioned_at").first()
+
+
+def device_id_holding_key(*, key_hash: str) -> str | None:
+    """The id of the device whose key has this hash, or None."""
+    return Device.objects.filter(key_hash=key_hash).exclude(key_hash="").values_list("pk", flat=True).first()
+
+
 def device_exists(*, device_id: str) -> bool:
+    """Whether readings of this id can exist: decommissioned devices keep their history readable."""
     return Device.objects.filter(pk=device_id).exists()

@@ -1,8 +1,9 @@
 """Writes of the telemetry app: storing a batch of validated messages."""
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Q
@@ -26,6 +27,9 @@ from telemetry.rejections import (
 _REJECTIONS_LOCK_KEY = 0x72656A656374
 _HOUR = timedelta(hours=1)
 
+UNKNOWN_DEVICE = "unknown device"
+DECOMMISSIONED = "decommissioned"
+
 
 @dataclass(frozen=True, slots=True)
 class RejectedInput:
@@ -47,6 +51,8 @@ class BatchResult:
     rejections_not_kept: int = 0
     # Redelivered rejections already stored: neither stored nor counted again.
     rejection_redeliveries: int = 0
+    # Devices whose readings were all rejected, with the reason (see _refused_devices).
+    refused_devices: dict[str, str] = field(default_factory=dict)
 
 
 class _RowCounter:
@@ -94,6 +100,33 @@ def _rejections_store(candidates: list[Candidate], rows: list[RejectedMessage]) 
     return plan
 
 
+def _reading_payload(reading: Reading) -> bytes:
+    """A refused reading as JSON, for its rejection row: the same reading gives the same bytes."""
+    return orjson.dumps({
+        "deviceId": reading.device_id,
+        "ts": round(reading.ts.timestamp() * 1000),
+        "temperature": reading.temperature,
+        "humidity": reading.humidity,
+        "battery": reading.battery,
+        **(reading.extra or {}),
+    })
+
+
+def _refused_devices(device_ids: set[str]) -> tuple[dict[str, str], set[str]]:
+    """Which devices may not store readings, with the reason, and which exist; one query.
+
+    A decommissioned device is refused; an unknown one too unless AUTO_REGISTER_DEVICES.
+    Read from the database on every batch, so a decommission applies to the next batch
+    of every ingest process and web worker.
+    """
+    rows = Device.objects.filter(device_id__in=device_ids).values_list("device_id", "decommissioned_at")
+    existing = {device_id: decommissioned_at for device_id, decommissioned_at in rows}
+    refused = {device_id: DECOMMISSIONED for device_id, at in existing.items() if at is not None}
+    if not settings.AUTO_REGISTER_DEVICES:
+        refused.update((device_id, UNKNOWN_DEVICE) for device_id in device_ids - existing.keys())
+    return refused, set(existing)
+
+
 def telemetry_store_batch(
     *,
     readings: list[tuple[Reading, datetime]],
@@ -102,13 +135,25 @@ def telemetry_store_batch(
 ) -> BatchResult:
     """Store readings (each with its receive time) and rejections in one transaction.
 
-    Unknown devices are created ONLINE; a reading already stored (same device and ts)
+    Unknown devices are created ONLINE (or, without AUTO_REGISTER_DEVICES, their readings
+    are rejected as "unknown device"); a decommissioned device's readings are rejected as
+    "decommissioned". A reading already stored (same device and ts)
     is ignored and counted as a duplicate; each device's last_seen only moves forward.
-    `known_device_ids` is a cache of devices that exist, extended once the batch commits.
+    `known_device_ids` gains the devices the batch created once it commits (the database,
+    read once per batch, decides which exist).
     Rejections are counted and only a sample of them stored (telemetry.rejections); a
     redelivered rejection that is already stored is neither stored nor counted again.
     """
     rejections = list(rejections)
+    refused, existing = _refused_devices({reading.device_id for reading, _ in readings}) if readings else ({}, set())
+    if refused:
+        rejections += [
+            RejectedInput(topic=f"devices/{reading.device_id}/telemetry", payload=_reading_payload(reading),
+                          reason=refused[reading.device_id], received_at=received_at)
+            for reading, received_at in readings
+            if reading.device_id in refused
+        ]
+        readings = [(reading, received_at) for reading, received_at in readings if reading.device_id not in refused]
     candidates = [
         Candidate(
             digest=rejection_digest(item.topic, item.payload),
@@ -132,7 +177,8 @@ def telemetry_store_batch(
     ]
     last_seen = max((received_at for _, received_at in readings), default=None)
     device_ids = {reading.device_id for reading, _ in readings}
-    new_device_ids = device_ids - known_device_ids
+    # The database, just read, says which exist; the cache is only kept up to date.
+    new_device_ids = device_ids - existing if readings else set()
     # Built before the transaction: SQLite's write lock is held from BEGIN IMMEDIATE.
     reading_rows = [
         Telemetry(
@@ -170,4 +216,5 @@ def telemetry_store_batch(
         rejected=plan.rejected,
         rejections_not_kept=plan.not_kept,
         rejection_redeliveries=plan.redeliveries,
+        refused_devices=refused,
     )

@@ -30,6 +30,7 @@ def test_devices_list_shows_each_device_with_its_newest_reading(client):
         "name": "Boiler room",
         "device_type": "th-sensor",
         "location": "B1",
+        "metadata": {},
         "latest": {"ts": "2024-10-09T13:00:02.000Z", "temperature": 22.0, "humidity": 50.0},
     }
     assert body[1]["latest"] is None and body[1]["status"] == "OFFLINE"
@@ -61,7 +62,8 @@ def test_device_detail_is_one_device_in_the_list_shape(client):
     make_readings(make_device("device-001"), 2)
     body = client.get("/api/devices/device-001/").json()
     assert body["device_id"] == "device-001" and body["latest"]["temperature"] == 26.0
-    assert set(body) == {"device_id", "status", "last_seen", "name", "device_type", "location", "latest"}
+    assert set(body) == {"device_id", "status", "last_seen", "name", "device_type", "location", "metadata",
+                         "latest"}
 
 
 def test_telemetry_is_newest_first_limited_and_in_the_contract_shape(client):

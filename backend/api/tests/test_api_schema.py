@@ -35,6 +35,8 @@ EXPECTED_PATHS = {
     "/api/health/",
     "/api/devices/",
     "/api/devices/{device_id}/",
+    "/api/devices/{device_id}/rotate-key/",
+    "/api/devices/{device_id}/telemetry/",
     "/api/telemetry/",
     "/api/telemetry/series/",
     "/api/stats/avg/",

@@ -37,7 +37,7 @@ def csrf_client(user) -> tuple[Client, str]:
 
 def write(client, **headers):
     """A write to an endpoint that offers no writes: 405 once past authentication, 403 before."""
-    return client.post("/api/devices/", data={"device_id": "new"}, content_type="application/json", headers=headers)
+    return client.post("/api/config/", data={"device_id": "new"}, content_type="application/json", headers=headers)
 
 
 def test_a_staff_token_made_with_drf_create_token_passes_the_write_check(client, staff):

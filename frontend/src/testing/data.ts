@@ -12,6 +12,7 @@ export function makeDevice(overrides: Partial<Device> = {}): Device {
     name: '',
     device_type: 'sensor',
     location: '',
+    metadata: {},
     latest: { ts: isoAgo(2), temperature: 26.3, humidity: 47.9 },
     ...overrides,
   };

@@ -4,6 +4,11 @@
  */
 
 
+/** OneOf type helpers */
+type Without<T, U> = { [P in Exclude<keyof T, keyof U>]?: never };
+type XOR<T, U> = (T | U) extends object ? (Without<T, U> & U) | (Without<U, T> & T) : T | U;
+type OneOf<T extends any[]> = T extends [infer Only] ? Only : T extends [infer A, infer B, ...infer Rest] ? OneOf<[XOR<A, B>, ...Rest]> : never;
+
 export interface paths {
   "/api/alerts/": {
     /** Alerts, newest first */
@@ -26,10 +31,30 @@ export interface paths {
   "/api/devices/": {
     /** Every device with its newest reading */
     get: operations["devices_list"];
+    /** Register a device; the answer holds its API key, shown this once */
+    post: operations["devices_create"];
   };
   "/api/devices/{device_id}/": {
     /** One device */
     get: operations["devices_retrieve"];
+    /** Decommission a device: hidden, its readings refused, its history kept unless purge */
+    delete: operations["devices_destroy"];
+    /** Change a device's name, type, location or metadata */
+    patch: operations["devices_partial_update"];
+  };
+  "/api/devices/{device_id}/rotate-key/": {
+    /**
+     * Give a device a new API key
+     * @description Give a device a new API key; the old one stops working at once.
+     */
+    post: operations["devices_rotate_key_create"];
+  };
+  "/api/devices/{device_id}/telemetry/": {
+    /**
+     * Store a device's readings sent over HTTP
+     * @description One reading (an object, as an MQTT payload) or an array of up to 1,000. Each is validated by the MQTT payload rules and stored by the ingest's batch writer, idempotent on (device, ts).
+     */
+    post: operations["devices_telemetry_create"];
   };
   "/api/health/": {
     /**
@@ -232,7 +257,23 @@ export interface components {
       name: string;
       device_type: string;
       location: string;
+      /** @description Free-form attributes of the device; {} when unset. */
+      metadata: {
+        [key: string]: unknown;
+      };
       latest: components["schemas"]["LatestReading"] | null;
+    };
+    /** @description The fields a staff user sets on a device; unknown fields are refused, so a typo is not lost. */
+    DeviceCreate: {
+      name?: string;
+      device_type?: string;
+      location?: string;
+      /** @description A JSON object of free-form attributes. */
+      metadata?: {
+        [key: string]: unknown;
+      };
+      /** @example device-001 */
+      device_id: string;
     };
     /** @description The tunable thresholds; null inherits (a device from its type, a type from the default). */
     DeviceRule: {
@@ -378,6 +419,20 @@ export interface components {
        */
       ts?: string;
     };
+    IngestError: {
+      /** @description Position of the reading in the array (0 for a single reading). */
+      index: number;
+      reason: string;
+    };
+    IngestResult: {
+      /** @description New readings stored. */
+      stored: number;
+      /** @description Readings whose (device, ts) was stored already. */
+      duplicates: number;
+      /** @description Readings refused; each is in errors. */
+      rejected: number;
+      errors: components["schemas"]["IngestError"][];
+    };
     LatestReading: {
       /** Format: date-time */
       ts: string;
@@ -440,6 +495,32 @@ export interface components {
       /** Format: date-time */
       offline_since: string;
     };
+    /** @description The fields a staff user sets on a device; unknown fields are refused, so a typo is not lost. */
+    PatchedDeviceFields: {
+      name?: string;
+      device_type?: string;
+      location?: string;
+      /** @description A JSON object of free-form attributes. */
+      metadata?: {
+        [key: string]: unknown;
+      };
+    };
+    RegisteredDevice: {
+      device_id: string;
+      status: components["schemas"]["DeviceStatusEnum"];
+      /** Format: date-time */
+      last_seen: string | null;
+      name: string;
+      device_type: string;
+      location: string;
+      /** @description Free-form attributes of the device; {} when unset. */
+      metadata: {
+        [key: string]: unknown;
+      };
+      latest: components["schemas"]["LatestReading"] | null;
+      /** @description The device's API key for X-API-Key; shown only in this response. */
+      api_key: string;
+    };
     Rejection: {
       /** Format: date-time */
       received_at: string;
@@ -449,6 +530,11 @@ export interface components {
       reason: string;
       /** @description The stored payload's first 1,000 characters. */
       payload: string;
+    };
+    RotatedKey: {
+      device_id: string;
+      /** @description The new API key, shown only in this response; the old one no longer works. */
+      api_key: string;
     };
     /** @description The tunable thresholds; null inherits (a device from its type, a type from the default). */
     RuleValues: {
@@ -691,6 +777,10 @@ export interface operations {
   devices_list: {
     parameters: {
       query?: {
+        /** @description Exact match. */
+        device_type?: string;
+        /** @description Exact match. */
+        location?: string;
         /**
          * @description Case-insensitive.
          *
@@ -714,6 +804,57 @@ export interface operations {
       };
       /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */
       403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES. */
+      414: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests from this client; the Retry-After header says when to try again. */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description On PostgreSQL: the query ran past the web's statement timeout (WEB_STATEMENT_TIMEOUT_SECONDS) and was cancelled. */
+      503: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Register a device; the answer holds its API key, shown this once */
+  devices_create: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["DeviceCreate"];
+      };
+    };
+    responses: {
+      201: {
+        content: {
+          "application/json": components["schemas"]["RegisteredDevice"];
+        };
+      };
+      /** @description A query parameter is missing or invalid. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description A device with this id is registered already. */
+      409: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -765,6 +906,217 @@ export interface operations {
         };
       };
       /** @description On PostgreSQL: the query ran past the web's statement timeout (WEB_STATEMENT_TIMEOUT_SECONDS) and was cancelled. */
+      503: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Decommission a device: hidden, its readings refused, its history kept unless purge */
+  devices_destroy: {
+    parameters: {
+      query?: {
+        /** @description Also delete the device's readings and alerts, in the background. */
+        purge?: boolean;
+      };
+      path: {
+        /** @description The device's id. */
+        device_id: string;
+      };
+    };
+    responses: {
+      /** @description No response body */
+      204: {
+        content: never;
+      };
+      /** @description A query parameter is missing or invalid. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The device is unknown. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests from this client; the Retry-After header says when to try again. */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description On PostgreSQL: the query ran past the web's statement timeout (WEB_STATEMENT_TIMEOUT_SECONDS) and was cancelled. */
+      503: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Change a device's name, type, location or metadata */
+  devices_partial_update: {
+    parameters: {
+      path: {
+        /** @description The device's id. */
+        device_id: string;
+      };
+    };
+    requestBody?: {
+      content: {
+        "application/json": components["schemas"]["PatchedDeviceFields"];
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["Device"];
+        };
+      };
+      /** @description A query parameter is missing or invalid. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The device is unknown. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests from this client; the Retry-After header says when to try again. */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description On PostgreSQL: the query ran past the web's statement timeout (WEB_STATEMENT_TIMEOUT_SECONDS) and was cancelled. */
+      503: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Give a device a new API key
+   * @description Give a device a new API key; the old one stops working at once.
+   */
+  devices_rotate_key_create: {
+    parameters: {
+      path: {
+        /** @description The device's id. */
+        device_id: string;
+      };
+    };
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["RotatedKey"];
+        };
+      };
+      /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The device is unknown. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests from this client; the Retry-After header says when to try again. */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description On PostgreSQL: the query ran past the web's statement timeout (WEB_STATEMENT_TIMEOUT_SECONDS) and was cancelled. */
+      503: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Store a device's readings sent over HTTP
+   * @description One reading (an object, as an MQTT payload) or an array of up to 1,000. Each is validated by the MQTT payload rules and stored by the ingest's batch writer, idempotent on (device, ts).
+   */
+  devices_telemetry_create: {
+    parameters: {
+      header: {
+        /** @description The device's API key. */
+        "X-API-Key": string;
+      };
+      path: {
+        /** @description The device's id. */
+        device_id: string;
+      };
+    };
+    requestBody?: {
+      content: {
+        "application/json": OneOf<[{
+          [key: string]: unknown;
+        }, {
+            [key: string]: unknown;
+          }[]]>;
+      };
+    };
+    responses: {
+      202: {
+        content: {
+          "application/json": components["schemas"]["IngestResult"];
+        };
+      };
+      /** @description A query parameter is missing or invalid. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description X-API-Key is missing or is not a device's key. */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description X-API-Key is another device's key. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The body is larger than MAX_REQUEST_BODY_BYTES. */
+      413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests from this client; the Retry-After header says when to try again. */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The database could not store the readings (locked, down, or a statement timeout); nothing was stored, retry after Retry-After seconds. */
       503: {
         content: {
           "application/json": components["schemas"]["Error"];

@@ -1,0 +1,63 @@
+"""The background task that deletes a decommissioned device's history, a few rows at a time.
+
+`DELETE /api/devices/{id}/?purge=true` queues it in the same transaction as the
+decommission; the alert worker (process_tasks) runs it. Each run deletes for at most
+PURGE_BUDGET_SECONDS, in statements of PURGE_BATCH_ROWS rows, each its own short
+transaction so SQLite's write lock goes to the ingest between them, then queues the rest.
+"""
+import logging
+import time
+from datetime import datetime
+
+from background_task import background
+from django.db.models import Model, QuerySet
+
+from alerts.models import Alert, DeviceAlertState
+from telemetry.models import RejectedMessage, Telemetry
+
+log = logging.getLogger("devices.purge")
+
+TASK_NAME = "devices.purge_history"
+PURGE_BATCH_ROWS = 2000
+PURGE_BUDGET_SECONDS = 1.0
+
+
+def _delete_in_batches(rows: QuerySet, model: type[Model], *, batch_rows: int, deadline: float) -> tuple[int, bool]:
+    """Delete `rows` batch_rows at a time until none are left (True) or the deadline passes (False)."""
+    deleted = 0
+    while True:
+        count = model.objects.filter(pk__in=rows.values("pk")[:batch_rows]).delete()[0]
+        deleted += count
+        if count < batch_rows:
+            return deleted, True
+        if time.monotonic() >= deadline:
+            return deleted, False
+
+
+def device_history_purge(*, device_id: str, cutoff: datetime, batch_rows: int = PURGE_BATCH_ROWS,
+                         budget_seconds: float = PURGE_BUDGET_SECONDS) -> tuple[int, bool]:
+    """Delete a device's readings, alerts and rejections received up to `cutoff`; (rows deleted, done)."""
+    deadline = time.monotonic() + budget_seconds
+    # Only what came before the decommission: a device registered again keeps its new readings.
+    targets = [
+        (Telemetry.objects.filter(device_id=device_id, received_at__lte=cutoff), Telemetry),
+        (Alert.objects.filter(device_id=device_id, ts__lte=cutoff), Alert),
+        (RejectedMessage.objects.filter(device_id=device_id, received_at__lte=cutoff), RejectedMessage),
+    ]
+    total = 0
+    for rows, model in targets:
+        deleted, done = _delete_in_batches(rows, model, batch_rows=batch_rows, deadline=deadline)
+        total += deleted
+        if not done:
+            return total, False
+    DeviceAlertState.objects.filter(device_id=device_id, device__decommissioned_at__isnull=False).delete()
+    return total, True
+
+
+@background(name=TASK_NAME)
+def purge_device_history(device_id: str, cutoff: str) -> None:
+    """Delete one budget's worth of the device's history; queue itself again while some is left."""
+    deleted, done = device_history_purge(device_id=device_id, cutoff=datetime.fromisoformat(cutoff))
+    log.info("purged %d rows of %s's history%s", deleted, device_id, "" if done else "; more to go")
+    if not done:
+        purge_device_history(device_id, cutoff)
