@@ -62,6 +62,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--password", default=os.environ.get("MQTT_PASSWORD") or None,
                         help="broker password (default $MQTT_PASSWORD; prefer it to the command line, "
                              "where other users can read it)")
+    parser.add_argument("--tls", action="store_true", default=os.environ.get("MQTT_TLS", "").lower() in ("1", "true"),
+                        help="connect over TLS, checking the broker's certificate (default $MQTT_TLS)")
+    parser.add_argument("--ca-file", default=os.environ.get("MQTT_CA_FILE") or None,
+                        help="with --tls: the CA certificate (PEM) to trust (default $MQTT_CA_FILE, else the system's)")
+    parser.add_argument("--transport", choices=("tcp", "websockets"), default="tcp",
+                        help="MQTT over TCP (default) or over WebSockets")
     parser.add_argument("--http", metavar="URL",
                         help="send over HTTP to POST URL/api/devices/{id}/telemetry/ instead of MQTT")
     parser.add_argument("--api-key", default=os.environ.get("DEVICE_API_KEY") or None,
@@ -96,6 +102,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--summary-seconds must be positive and --connect-retries not negative")
     if args.password and not args.username:
         parser.error("--password needs --username")
+    if args.ca_file and not args.tls:
+        parser.error("--ca-file goes with --tls")
+    if args.ca_file and not os.path.isfile(args.ca_file):
+        parser.error(f"--ca-file {args.ca_file}: no such file")
     if args.http and not args.api_key:
         parser.error("--http needs --api-key (or $DEVICE_API_KEY)")
     if args.http and not args.http.startswith(("http://", "https://")):
@@ -286,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
         client_ids = [f"{device_id}-{pid}" for device_id in ids]
         pool_options = {"max_buffered": BUFFER_PER_DEVICE}
         _raise_open_file_limit(len(ids) + 256)
-    settings = BrokerSettings(host=args.host, port=args.port, username=args.username, password=args.password)
+    settings = BrokerSettings(host=args.host, port=args.port, username=args.username, password=args.password,
+                              tls=args.tls, ca_file=args.ca_file, transport=args.transport)
     pool = HttpSender(args.http, args.api_key, batch=args.batch) if args.http else ClientPool(
         settings, client_ids, **pool_options)
     address = pool.address if args.http else settings.address

@@ -132,6 +132,33 @@ def render_production_config(*, device_port: int, ingest_port: int, data_dir: Pa
     return "\n".join(lines) + "\n"
 
 
+def make_test_certificates(folder: Path, host: str = "127.0.0.1") -> dict[str, Path]:
+    """A throw-away CA and a server certificate for `host` signed by it (openssl), valid for a day.
+
+    Returns the paths of "ca", "cert" and "key" (PEM).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"ca": folder / "ca.crt", "ca_key": folder / "ca.key", "cert": folder / "server.crt",
+             "key": folder / "server.key", "csr": folder / "server.csr", "ext": folder / "server.ext"}
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    paths["ext"].write_text(f"subjectAltName=IP:{host},DNS:localhost\n")
+    for command in (
+        ["req", "-x509", *key, "-keyout", paths["ca_key"], "-out", paths["ca"], "-days", "1", "-subj", "/CN=test CA"],
+        ["req", *key, "-keyout", paths["key"], "-out", paths["csr"], "-subj", f"/CN={host}"],
+        ["x509", "-req", "-in", paths["csr"], "-CA", paths["ca"], "-CAkey", paths["ca_key"], "-CAcreateserial",
+         "-out", paths["cert"], "-days", "1", "-extfile", paths["ext"]],
+    ):
+        subprocess.run(["openssl", *map(str, command)], check=True, capture_output=True)
+    return {name: paths[name] for name in ("ca", "cert", "key")}
+
+
+def tls_and_websockets_listeners(*, tls_port: int, websockets_port: int, certificates: dict[str, Path],
+                                 bind: str = "127.0.0.1") -> str:
+    """Configuration lines for an MQTT-over-TLS listener and an MQTT-over-WebSockets one."""
+    return (f"listener {tls_port} {bind}\ncertfile {certificates['cert']}\nkeyfile {certificates['key']}\n"
+            f"listener {websockets_port} {bind}\nprotocol websockets\n")
+
+
 def write_password_file(path: Path, accounts: dict[str, str]) -> None:
     """A Mosquitto password file holding exactly `accounts` (user name to password)."""
     path.parent.mkdir(parents=True, exist_ok=True)
