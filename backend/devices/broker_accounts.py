@@ -147,9 +147,5 @@ def admin_connection_from_settings() -> AdminConnection:
                if not getattr(settings, name, "")]
     if missing:
         raise ImproperlyConfigured(f"DynamicSecurityAccounts needs {' and '.join(missing)} (docs/security.md)")
-    return AdminConnection(
-        host=getattr(settings, "MQTT_ADMIN_HOST", "") or settings.MQTT_HOST,
-        port=int(getattr(settings, "MQTT_ADMIN_PORT", 0) or 1883),
-        username=settings.MQTT_ADMIN_USERNAME,
-        password=settings.MQTT_ADMIN_PASSWORD,
-    )
+    return AdminConnection(host=settings.MQTT_ADMIN_HOST, port=settings.MQTT_ADMIN_PORT,
+                           username=settings.MQTT_ADMIN_USERNAME, password=settings.MQTT_ADMIN_PASSWORD)

@@ -53,7 +53,8 @@ def dynsec_plugin() -> str:
 
 
 def init_dynsec_file(path: Path, username: str, password: str) -> None:
-    """A new dynamic security file holding only the admin account (mosquitto_ctrl exits 0 on errors: its output tells)."""
+    """A new dynamic security file holding only the admin account."""
+    # mosquitto_ctrl exits 0 even when it failed: its output tells.
     path.parent.mkdir(parents=True, exist_ok=True)
     done = subprocess.run([mosquitto_binary("mosquitto_ctrl"), "dynsec", "init", str(path), username, password],
                           capture_output=True, text=True)

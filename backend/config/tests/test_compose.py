@@ -105,10 +105,11 @@ def test_the_compose_broker_runs_the_production_config_with_the_limits_of_mosqui
     assert mounts[f"{CONTAINER_LIMITS_DIR}/mosquitto.conf"] == str(REPO_DIR / "mosquitto.conf")
     assert CONTAINER_PASSWD_DIR.rstrip("/") in mounts
     # The plugin saves its file on every change: that volume must be writable, and the accounts service's too.
-    dynsec_mount = next(volume for volume in broker["volumes"] if volume.split(":")[1] == CONTAINER_DYNSEC_DIR.rstrip("/"))
+    dynsec_dir = CONTAINER_DYNSEC_DIR.rstrip("/")
+    dynsec_mount = next(volume for volume in broker["volumes"] if volume.split(":")[1] == dynsec_dir)
     assert not dynsec_mount.endswith(":ro")
     accounts_mounts = [volume.split(":")[:2] for volume in compose["services"]["broker-accounts"]["volumes"]]
-    assert [dynsec_mount.split(":")[0], CONTAINER_DYNSEC_DIR.rstrip("/")] in accounts_mounts
+    assert [dynsec_mount.split(":")[0], dynsec_dir] in accounts_mounts
     assert f"include_dir {CONTAINER_LIMITS_DIR}" in PRODUCTION_CONFIG.read_text().splitlines()
     for name in ("ingest", "web", "worker", "migrate"):
         assert compose["services"][name]["environment"]["MQTT_PORT"] == str(PRODUCTION_INGEST_PORT)
