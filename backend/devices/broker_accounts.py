@@ -12,7 +12,9 @@ shared role could not tell devices apart; its roles and clients are cheap entrie
 of one JSON file.
 """
 import json
+import random
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -21,10 +23,18 @@ import paho.mqtt.client as mqtt
 CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
 RESPONSE_TOPIC = f"{CONTROL_TOPIC}/response"
 NOT_FOUND_ERRORS = ("Client not found", "Role not found")
+# The device listener makes every client id its user name, so two admin connections
+# at once (two web workers) take each other's session over: the one taken over
+# gives up and its whole operation, idempotent, is tried again.
+ATTEMPTS = 8
 
 
 class BrokerAccountsError(RuntimeError):
     """The broker refused the admin account or a command, or did not answer in time."""
+
+
+class ConnectionTakenOver(BrokerAccountsError):
+    """The admin connection was closed before the plugin answered (another admin connection took its id)."""
 
 
 def device_role(device_id: str) -> str:
@@ -56,19 +66,37 @@ class DynamicSecurityAccounts:
 
     def upsert(self, device_id: str, key: str) -> None:
         """Create the device's account with `key` as its password, or change its password and drop its sessions."""
-        if self._exists(device_id):
-            # The plugin also disconnects the client's sessions, so the old key is of no more use at once.
-            self.run([{"command": "setClientPassword", "username": device_id, "password": key}])
-            return
-        self.run([{"command": "createRole", "rolename": device_role(device_id), "acls": device_acls(device_id)}],
-                 tolerate=("Role already exists",))
-        self.run([{"command": "createClient", "username": device_id, "password": key,
-                   "roles": [{"rolename": device_role(device_id)}]}])
+        self._retrying(self._upsert, device_id, key)
 
     def remove(self, device_id: str) -> None:
         """Delete the device's account (the plugin disconnects its sessions) and its role; absent ones are fine."""
+        self._retrying(self._remove, device_id)
+
+    def _upsert(self, device_id: str, key: str) -> None:
+        if not self._exists(device_id):
+            self.run([{"command": "createRole", "rolename": device_role(device_id), "acls": device_acls(device_id)}],
+                     tolerate=("Role already exists",))
+            [created] = self.run([{"command": "createClient", "username": device_id, "password": key,
+                                   "roles": [{"rolename": device_role(device_id)}]}],
+                                 tolerate=("Client already exists",))
+            if "error" not in created:
+                return
+        # The plugin also disconnects the client's sessions, so the old key is of no more use at once.
+        self.run([{"command": "setClientPassword", "username": device_id, "password": key}])
+
+    def _remove(self, device_id: str) -> None:
         self.run([{"command": "deleteClient", "username": device_id}], tolerate=NOT_FOUND_ERRORS)
         self.run([{"command": "deleteRole", "rolename": device_role(device_id)}], tolerate=NOT_FOUND_ERRORS)
+
+    @staticmethod
+    def _retrying(operation, *args) -> None:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return operation(*args)
+            except ConnectionTakenOver:
+                if attempt == ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0.02, 0.1 * attempt))  # jittered, so the contenders spread out
 
     def _exists(self, device_id: str) -> bool:
         [answer] = self.run([{"command": "getClient", "username": device_id}], tolerate=NOT_FOUND_ERRORS)
@@ -103,6 +131,11 @@ class DynamicSecurityAccounts:
                 return
             client.publish(CONTROL_TOPIC, json.dumps({"commands": tagged}), qos=1)
 
+        def on_disconnect(client, userdata, flags, reason_code, properties):
+            if connected.is_set() and not answered.is_set():
+                state["lost"] = reason_code
+                answered.set()
+
         def on_message(client, userdata, message):
             responses = json.loads(message.payload).get("responses", [])
             mine = [response for response in responses if response.get("correlationData") == correlation]
@@ -114,6 +147,7 @@ class DynamicSecurityAccounts:
                              client_id=f"dynsec-admin-{uuid.uuid4().hex[:8]}")
         client.username_pw_set(settings.username, settings.password)
         client.on_connect, client.on_subscribe, client.on_message = on_connect, on_subscribe, on_message
+        client.on_disconnect = on_disconnect
         try:
             client.connect(settings.host, settings.port)
         except OSError as error:
@@ -130,6 +164,8 @@ class DynamicSecurityAccounts:
                                           "(is it loaded on this listener?)")
             if "subscribe" in state:
                 raise BrokerAccountsError(f"the admin account may not read {RESPONSE_TOPIC}: {state['subscribe']}")
+            if "lost" in state:
+                raise ConnectionTakenOver(f"the broker closed the admin connection before answering: {state['lost']}")
         finally:
             client.disconnect()
             client.loop_stop()

@@ -315,6 +315,32 @@ def test_a_registered_device_publishes_only_under_its_own_id(secured, ingest, co
     assert TS + 6 not in stored(DEVICE_Y)
 
 
+def test_registrations_from_several_processes_at_once_all_take_effect(secured):
+    broker, _ = secured
+    # On the device listener every admin connection gets the client id "dynsec-admin",
+    # so simultaneous ones take each other over; each operation must still succeed once.
+    keys = {f"busy-{n}-{uuid.uuid4().hex[:4]}": uuid.uuid4().hex for n in range(24)}
+    errors: list[Exception] = []
+
+    def register(device_ids: list[str]) -> None:
+        accounts = broker.accounts()
+        for device_id in device_ids:
+            try:
+                accounts.upsert(device_id, keys[device_id])
+            except BrokerAccountsError as error:
+                errors.append(error)
+
+    ids = sorted(keys)
+    workers = [threading.Thread(target=register, args=(ids[n::6],)) for n in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert errors == []
+    assert all(connects(broker.port, device_id, key) for device_id, key in keys.items())
+    assert "already connected" in broker.log_file.read_text()  # the takeovers did happen
+
+
 @pytest.mark.parametrize("wrong", ["password", "username", "port"])
 def test_a_command_with_a_wrong_admin_account_or_no_plugin_raises(secured, wrong):
     broker, _ = secured
