@@ -129,6 +129,8 @@ class DynamicSecurityAccounts:
                 state["subscribe"] = reason_codes
                 answered.set()
                 return
+            if "lost" in state:
+                return  # paho reconnected after a takeover: the operation is tried again from the start
             client.publish(CONTROL_TOPIC, json.dumps({"commands": tagged}), qos=1)
 
         def on_disconnect(client, userdata, flags, reason_code, properties):
