@@ -42,11 +42,16 @@ class BrokerSettings:
     password: str | None = None
     keepalive: int = 60
     connect_timeout: float = 5.0
+    tls: bool = False
+    ca_file: str | None = None  # with tls: the CA that signed the broker's certificate (default: the system's)
+    transport: str = "tcp"  # or "websockets"
 
     @property
     def address(self) -> str:
-        """host:port, for messages."""
-        return f"{self.host}:{self.port}"
+        """host:port, with the transport when it is not plain MQTT, for messages."""
+        scheme = {("tcp", False): "", ("tcp", True): "mqtts://", ("websockets", False): "ws://",
+                  ("websockets", True): "wss://"}[(self.transport, self.tls)]
+        return f"{scheme}{self.host}:{self.port}"
 
 
 class StartError(Exception):
@@ -107,7 +112,10 @@ class ClientPool:
             callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
             client_id=client_id,
             clean_session=True,
+            transport=self.settings.transport,
         )
+        if self.settings.tls:
+            client.tls_set(ca_certs=self.settings.ca_file)
         link = Link(client, client_id)
         client.user_data_set(link)
         if self.settings.username:

@@ -18,6 +18,7 @@ import sys
 import time
 
 from fleet_schedule import FleetSchedule, Silence
+from http_sender import HttpRefused, HttpSender
 from mqtt_pool import BUFFERED, LOST, SENT, BrokerSettings, ClientPool, StartError
 from readings import DEVICE_ID_PATTERN, SimulatedDevice, fleet_device_ids
 
@@ -61,6 +62,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--password", default=os.environ.get("MQTT_PASSWORD") or None,
                         help="broker password (default $MQTT_PASSWORD; prefer it to the command line, "
                              "where other users can read it)")
+    parser.add_argument("--tls", action="store_true", default=os.environ.get("MQTT_TLS", "").lower() in ("1", "true"),
+                        help="connect over TLS, checking the broker's certificate (default $MQTT_TLS)")
+    parser.add_argument("--ca-file", default=os.environ.get("MQTT_CA_FILE") or None,
+                        help="with --tls: the CA certificate (PEM) to trust (default $MQTT_CA_FILE, else the system's)")
+    parser.add_argument("--transport", choices=("tcp", "websockets"), default="tcp",
+                        help="MQTT over TCP (default) or over WebSockets")
+    parser.add_argument("--http", metavar="URL",
+                        help="send over HTTP to POST URL/api/devices/{id}/telemetry/ instead of MQTT")
+    parser.add_argument("--api-key", default=os.environ.get("DEVICE_API_KEY") or None,
+                        help="with --http: the X-API-Key header (default $DEVICE_API_KEY)")
+    parser.add_argument("--batch", type=int, default=1, metavar="N",
+                        help="with --http: readings per request, sent as a JSON array when N > 1 (default 1)")
     parser.add_argument("--seed", type=int, help="make readings and drops repeatable (default: random, printed)")
     parser.add_argument("--heat", action="store_true", help="keep every device's temperature above 30 °C")
     parser.add_argument("--silent-after", type=float, metavar="S", help="go silent S seconds after the start ...")
@@ -89,6 +102,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--summary-seconds must be positive and --connect-retries not negative")
     if args.password and not args.username:
         parser.error("--password needs --username")
+    if args.ca_file and not args.tls:
+        parser.error("--ca-file goes with --tls")
+    if args.ca_file and not os.path.isfile(args.ca_file):
+        parser.error(f"--ca-file {args.ca_file}: no such file")
+    if args.http and not args.api_key:
+        parser.error("--http needs --api-key (or $DEVICE_API_KEY)")
+    if args.http and not args.http.startswith(("http://", "https://")):
+        parser.error("--http must be an http:// or https:// URL")
+    if args.batch < 1 or (args.batch > 1 and not args.http):
+        parser.error("--batch must be at least 1, and goes with --http")
     for device_id in device_ids(args):
         if not DEVICE_ID_PATTERN.fullmatch(device_id):
             parser.error(f"invalid device id {device_id!r}: letters, digits, '.', '_' or '-', at most 64")
@@ -273,8 +296,11 @@ def main(argv: list[str] | None = None) -> int:
         client_ids = [f"{device_id}-{pid}" for device_id in ids]
         pool_options = {"max_buffered": BUFFER_PER_DEVICE}
         _raise_open_file_limit(len(ids) + 256)
-    settings = BrokerSettings(host=args.host, port=args.port, username=args.username, password=args.password)
-    pool = ClientPool(settings, client_ids, **pool_options)
+    settings = BrokerSettings(host=args.host, port=args.port, username=args.username, password=args.password,
+                              tls=args.tls, ca_file=args.ca_file, transport=args.transport)
+    pool = HttpSender(args.http, args.api_key, batch=args.batch) if args.http else ClientPool(
+        settings, client_ids, **pool_options)
+    address = pool.address if args.http else settings.address
     simulation = Simulation(args, pool, devices)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, simulation.request_stop)
@@ -286,8 +312,10 @@ def main(argv: list[str] | None = None) -> int:
     who = ids[0] if len(ids) == 1 else f"{len(ids)} devices {ids[0]} .. {ids[-1]}"
     links = "1 connection" if len(client_ids) == 1 else f"{len(client_ids)} connections"
     drops = f"drop 1 in {args.drop_rate}" if args.drop_rate else "no drops"
+    if args.http:
+        links = f"HTTP, {args.batch} reading{'s' if args.batch > 1 else ''} a request"
     log.info("Simulating %s -> %s (%s), every %g s, %s, QoS %d, seed %d",
-             who, settings.address, links, args.interval, drops, args.qos, seed)
+             who, address, links, args.interval, drops, args.qos, seed)
     try:
         if not pool.connect(retries=args.connect_retries, should_stop=lambda: simulation.stop_reason is not None):
             log.info("Stopped (%s) before connecting", simulation.stop_reason)
@@ -295,8 +323,13 @@ def main(argv: list[str] | None = None) -> int:
     except StartError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    log.info("Connected to the MQTT broker at %s", settings.address)
-    return simulation.run()
+    if not args.http:
+        log.info("Connected to the MQTT broker at %s", settings.address)
+    try:
+        return simulation.run()
+    except HttpRefused as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -221,6 +221,12 @@ MQTT_USERNAME = env_str("MQTT_USERNAME", "")
 MQTT_PASSWORD = env_str("MQTT_PASSWORD", "")
 MQTT_TOPIC = env_str("MQTT_TOPIC", "devices/+/telemetry")
 MQTT_CLIENT_ID = env_str("MQTT_CLIENT_ID", "telemetry-ingest")
+# The dynamic security plugin's admin on the device listener, for
+# devices.broker_dynsec.DynamicSecurityAccounts (docs/security.md).
+MQTT_ADMIN_USERNAME = env_str("MQTT_ADMIN_USERNAME", "")
+MQTT_ADMIN_PASSWORD = env_str("MQTT_ADMIN_PASSWORD", "")
+MQTT_ADMIN_HOST = env_str("MQTT_ADMIN_HOST", "") or MQTT_HOST
+MQTT_ADMIN_PORT = env_int("MQTT_ADMIN_PORT", 1883, minimum=1)
 # `ingest --shared-group` members: client id MQTT_CLIENT_ID-<slot>, each claiming the
 # lowest free slot through lock files here, or MQTT_CLIENT_ID-<INGEST_MEMBER_ID> if set.
 INGEST_MEMBER_ID = env_str("INGEST_MEMBER_ID", "")

@@ -2,8 +2,9 @@
 
 `devices.services` calls `broker_accounts().upsert(device_id, key)` after a register or a
 key rotation commits, and `remove(device_id)` after a decommission. DEVICE_BROKER_ACCOUNTS
-names the class; the default does nothing (the broker's password file is managed by hand,
-docs/security.md).
+names the class; the default does nothing. With the production broker it is
+`devices.broker_dynsec.DynamicSecurityAccounts`, which keeps the device accounts of
+Mosquitto's dynamic security plugin (docs/security.md).
 """
 from functools import cache
 from typing import Protocol

@@ -25,6 +25,11 @@ PRODUCTION_INGEST_PORT = 1884
 CONTAINER_LIMITS_DIR = "/mosquitto/limits"
 CONTAINER_CONFIG_DIR = "/mosquitto/config/"
 CONTAINER_PASSWD_DIR = "/mosquitto/passwd/"
+CONTAINER_DYNSEC_DIR = "/mosquitto/dynsec/"
+# The dynamic security plugin where the eclipse-mosquitto image has it, and where Debian's package does.
+CONTAINER_DYNSEC_PLUGIN = "/usr/lib/mosquitto_dynamic_security.so"
+DYNSEC_PLUGIN_PATHS = (CONTAINER_DYNSEC_PLUGIN, "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
+                       "/usr/local/lib/mosquitto_dynamic_security.so")
 _OVERRIDDEN = ("listener", "persistence_location", "log_dest")
 
 
@@ -37,6 +42,24 @@ def mosquitto_binary(name: str = "mosquitto") -> str:
     if found is None:
         raise RuntimeError(f"{name} is not installed: run `make deps` or `apt-get install mosquitto`")
     return found
+
+
+def dynsec_plugin() -> str:
+    """The dynamic security plugin's shared object, or a clear error."""
+    found = next((path for path in DYNSEC_PLUGIN_PATHS if os.path.exists(path)), None)
+    if found is None:
+        raise RuntimeError("mosquitto_dynamic_security.so not found: install Mosquitto 2.0 (apt-get install mosquitto)")
+    return found
+
+
+def init_dynsec_file(path: Path, username: str, password: str) -> None:
+    """A new dynamic security file holding only the admin account."""
+    # mosquitto_ctrl exits 0 even when it failed: its output tells.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([mosquitto_binary("mosquitto_ctrl"), "dynsec", "init", str(path), username, password],
+                          capture_output=True, text=True)
+    if "has been created" not in done.stdout:
+        raise RuntimeError(f"mosquitto_ctrl dynsec init failed: {done.stdout}{done.stderr}")
 
 
 def free_port() -> int:
@@ -79,13 +102,16 @@ def render_production_config(*, device_port: int, ingest_port: int, data_dir: Pa
     """broker/production.conf as written, its listeners on the given ports and its folders under `data_dir`.
 
     The limits it includes are rendered into data_dir/limits, the password files are
-    expected in data_dir/passwd, and the ACL files are the repository's own.
+    expected in data_dir/passwd, the dynamic security file in data_dir/dynsec, and the
+    ACL files are the repository's own.
     """
     ports = {str(PRODUCTION_DEVICE_PORT): device_port, str(PRODUCTION_INGEST_PORT): ingest_port}
     folders = {
         CONTAINER_LIMITS_DIR: str(data_dir / "limits"),
         CONTAINER_CONFIG_DIR: f"{PRODUCTION_CONFIG.parent}/",
         CONTAINER_PASSWD_DIR: f"{data_dir / 'passwd'}/",
+        CONTAINER_DYNSEC_DIR: f"{data_dir / 'dynsec'}/",
+        CONTAINER_DYNSEC_PLUGIN: dynsec_plugin(),
     }
     lines, moved, unmapped = [], set(), []
     for line in PRODUCTION_CONFIG.read_text().splitlines():
@@ -105,6 +131,33 @@ def render_production_config(*, device_port: int, ingest_port: int, data_dir: Pa
     (data_dir / "limits").mkdir(parents=True, exist_ok=True)
     (data_dir / "limits" / "mosquitto.conf").write_text(render_limits(data_dir=data_dir))
     return "\n".join(lines) + "\n"
+
+
+def make_test_certificates(folder: Path, host: str = "127.0.0.1") -> dict[str, Path]:
+    """A throw-away CA and a server certificate for `host` signed by it (openssl), valid for a day.
+
+    Returns the paths of "ca", "cert" and "key" (PEM).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"ca": folder / "ca.crt", "ca_key": folder / "ca.key", "cert": folder / "server.crt",
+             "key": folder / "server.key", "csr": folder / "server.csr", "ext": folder / "server.ext"}
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    paths["ext"].write_text(f"subjectAltName=IP:{host},DNS:localhost\n")
+    for command in (
+        ["req", "-x509", *key, "-keyout", paths["ca_key"], "-out", paths["ca"], "-days", "1", "-subj", "/CN=test CA"],
+        ["req", *key, "-keyout", paths["key"], "-out", paths["csr"], "-subj", f"/CN={host}"],
+        ["x509", "-req", "-in", paths["csr"], "-CA", paths["ca"], "-CAkey", paths["ca_key"], "-CAcreateserial",
+         "-out", paths["cert"], "-days", "1", "-extfile", paths["ext"]],
+    ):
+        subprocess.run(["openssl", *map(str, command)], check=True, capture_output=True)
+    return {name: paths[name] for name in ("ca", "cert", "key")}
+
+
+def tls_and_websockets_listeners(*, tls_port: int, websockets_port: int, certificates: dict[str, Path],
+                                 bind: str = "127.0.0.1") -> str:
+    """Configuration lines for an MQTT-over-TLS listener and an MQTT-over-WebSockets one."""
+    return (f"listener {tls_port} {bind}\ncertfile {certificates['cert']}\nkeyfile {certificates['key']}\n"
+            f"listener {websockets_port} {bind}\nprotocol websockets\n")
 
 
 def write_password_file(path: Path, accounts: dict[str, str]) -> None:
@@ -176,30 +229,54 @@ class LocalBroker:
 
 
 class ProductionBroker(LocalBroker):
-    """broker/production.conf on free loopback ports, with password files holding the given accounts.
+    """broker/production.conf on free loopback ports, with the given accounts.
 
     `port` is the device listener (production's 1883), `ingest_port` the ingest's (1884).
-    Without accounts, the password files must already be in data_dir/passwd.
+    `ingest` is written to the ingest's password file; without it the file must already
+    be in data_dir/passwd. A dynamic security file with the `admin` account is made at
+    the first start unless data_dir/dynsec has one; `devices` (id to key) are then
+    registered through the plugin, as the registry does.
     """
 
     def __init__(self, data_dir: Path, *, devices: dict[str, str] | None = None,
-                 ingest: dict[str, str] | None = None):
+                 ingest: dict[str, str] | None = None, admin: tuple[str, str] | None = None):
         super().__init__(data_dir)
         self.ingest_port = free_port()
         while self.ingest_port == self.port:
             self.ingest_port = free_port()
         self.devices = devices
         self.ingest = ingest
+        self.admin = admin or ("dynsec-admin", os.urandom(16).hex())
 
     @property
     def ports(self) -> list[int]:
         return [self.port, self.ingest_port]
 
+    @property
+    def dynsec_file(self) -> Path:
+        return self.data_dir / "dynsec" / "dynamic-security.json"
+
+    def accounts(self):
+        """DynamicSecurityAccounts acting on this broker's device listener as its admin."""
+        from devices.broker_dynsec import AdminConnection, DynamicSecurityAccounts
+
+        return DynamicSecurityAccounts(AdminConnection("127.0.0.1", self.port, *self.admin))
+
     def render(self) -> str:
-        for name, accounts in (("devices", self.devices), ("ingest", self.ingest)):
-            if accounts is not None:
-                write_password_file(self.data_dir / "passwd" / name, accounts)
+        if self.ingest is not None:
+            write_password_file(self.data_dir / "passwd" / "ingest", self.ingest)
+        if not self.dynsec_file.exists():
+            init_dynsec_file(self.dynsec_file, *self.admin)
         return render_production_config(device_port=self.port, ingest_port=self.ingest_port, data_dir=self.data_dir)
+
+    def start(self, timeout: float = 10.0) -> "ProductionBroker":
+        super().start(timeout)
+        if self.devices:
+            accounts = self.accounts()
+            for device_id, key in self.devices.items():
+                accounts.upsert(device_id, key)
+            self.devices = None  # registered; a restart keeps them in the plugin's file
+        return self
 
 
 def main() -> None:

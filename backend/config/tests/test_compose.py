@@ -15,6 +15,7 @@ import yaml
 
 from devtools.broker import (
     CONTAINER_CONFIG_DIR,
+    CONTAINER_DYNSEC_DIR,
     CONTAINER_LIMITS_DIR,
     CONTAINER_PASSWD_DIR,
     PRODUCTION_CONFIG,
@@ -24,13 +25,15 @@ from devtools.broker import (
     ProductionBroker,
     free_port,
     mosquitto_binary,
+    dynsec_plugin,
 )
 from devtools.processes import ManagedProcess
 from devtools.pytest_plugin import database_url
 from devtools.waiting import wait_until
 
 COMPOSE_FILE = REPO_DIR / "docker-compose.yml"
-SECRETS = ("DJANGO_SECRET_KEY", "MQTT_PASSWORD", "SIMULATOR_MQTT_PASSWORD", "POSTGRES_PASSWORD")
+SECRETS = ("DJANGO_SECRET_KEY", "MQTT_PASSWORD", "MQTT_ADMIN_PASSWORD", "SIMULATOR_MQTT_PASSWORD",
+           "POSTGRES_PASSWORD")
 INGESTS = {"ingest": "0", "ingest-1": "1"}
 WORKERS = ("worker", "worker-1")
 BACKEND_SERVICES = ("web", *INGESTS, *WORKERS)
@@ -107,6 +110,12 @@ def test_the_compose_broker_runs_the_production_config_with_the_limits_of_mosqui
     assert mounts[config_dir] == str(PRODUCTION_CONFIG.parent)
     assert mounts[f"{CONTAINER_LIMITS_DIR}/mosquitto.conf"] == str(REPO_DIR / "mosquitto.conf")
     assert CONTAINER_PASSWD_DIR.rstrip("/") in mounts
+    # The plugin saves its file on every change: that volume must be writable, and the accounts service's too.
+    dynsec_dir = CONTAINER_DYNSEC_DIR.rstrip("/")
+    dynsec_mount = next(volume for volume in broker["volumes"] if volume.split(":")[1] == dynsec_dir)
+    assert not dynsec_mount.endswith(":ro")
+    accounts_mounts = [volume.split(":")[:2] for volume in compose["services"]["broker-accounts"]["volumes"]]
+    assert [dynsec_mount.split(":")[0], dynsec_dir] in accounts_mounts
     assert f"include_dir {CONTAINER_LIMITS_DIR}" in PRODUCTION_CONFIG.read_text().splitlines()
     for name in (*BACKEND_SERVICES, "migrate"):
         assert compose["services"][name]["environment"]["MQTT_PORT"] == str(PRODUCTION_INGEST_PORT)
@@ -210,19 +219,29 @@ def test_the_compose_accounts_ingest_and_simulator_work_on_the_production_broker
 ):
     from telemetry.models import Telemetry
 
-    accounts = {**compose["services"]["broker-accounts"]["environment"],
-                "MOSQUITTO_PASSWD_DIR": str(tmp_path / "broker" / "passwd"), "PATH": "/usr/bin:/bin"}
+    accounts_env = compose["services"]["broker-accounts"]["environment"]
+    accounts = {**accounts_env,
+                "MOSQUITTO_PASSWD_DIR": str(tmp_path / "broker" / "passwd"),
+                "MOSQUITTO_DYNSEC_DIR": str(tmp_path / "broker" / "dynsec"),
+                "MOSQUITTO_DYNSEC_PLUGIN": dynsec_plugin(), "PATH": "/usr/sbin:/usr/bin:/bin"}
     (tmp_path / "broker" / "passwd").mkdir(parents=True)
+    (tmp_path / "broker" / "dynsec").mkdir(parents=True)
     script = REPO_DIR / "broker" / "create-accounts.sh"
     subprocess.run(["sh", str(script)], env=accounts, check=True)
-    # A device account added by hand survives the next run of the script.
-    subprocess.run([mosquitto_binary("mosquitto_passwd"), "-b", accounts["MOSQUITTO_PASSWD_DIR"] + "/devices",
-                    "sim-extra", "pw"], check=True)
+    admin = (accounts_env["ADMIN_USERNAME"], accounts_env["ADMIN_PASSWORD"])
+    # A device account registered in between survives the next run of the script.
+    with ProductionBroker(tmp_path / "broker", admin=admin, devices={"sim-extra": "pw"}):
+        pass
     subprocess.run(["sh", str(script)], env=accounts, check=True)
-    assert "sim-extra:" in (tmp_path / "broker" / "passwd" / "devices").read_text()
+    assert '"username":\t"sim-extra"' in (tmp_path / "broker" / "dynsec" / "dynamic-security.json").read_text()
+    # A wrong admin password fails the script instead of passing silently.
+    refused = subprocess.run(["sh", str(script)], env={**accounts, "ADMIN_PASSWORD": "wrong"},
+                             capture_output=True, text=True)
+    assert refused.returncode != 0
+    assert "dynamic security command failed" in refused.stderr
 
     backend = compose["services"]["ingest"]["environment"]
-    with ProductionBroker(tmp_path / "broker") as broker:
+    with ProductionBroker(tmp_path / "broker", admin=admin) as broker:
         env = platform_env(broker, MQTT_PORT=broker.ingest_port, MQTT_USERNAME=backend["MQTT_USERNAME"],
                            MQTT_PASSWORD=backend["MQTT_PASSWORD"])
         start_ingest(broker, env=env)

@@ -2,9 +2,10 @@
 
 Mosquitto gives a session to whoever connects with its client id, so these tests
 try to take the ingest's session, read its backlog and publish as another device
-with a device's credentials, against the shipped configuration on free ports.
+with a device's credentials, against the shipped configuration on free ports. The
+device accounts are the dynamic security plugin's, made through
+DynamicSecurityAccounts as the registry makes them.
 """
-import signal
 import subprocess
 import threading
 import uuid
@@ -12,6 +13,7 @@ import uuid
 import paho.mqtt.client as mqtt
 import pytest
 
+from devices.broker_dynsec import AdminConnection, BrokerAccountsError, DynamicSecurityAccounts
 from devtools.broker import ProductionBroker, mosquitto_binary
 from devtools.waiting import wait_until
 from telemetry.models import RejectedMessage, Telemetry
@@ -155,6 +157,26 @@ def test_a_device_cannot_read_other_devices_telemetry(ingest, connect, topic):
     # The ingest got the reading, so the broker had routed it to every subscriber.
     wait_until(lambda: Telemetry.objects.filter(device_id=DEVICE_X).exists())
     assert eavesdropper.received == [], f"subscription answered {granted}"
+    assert [code.value for code in granted] == [0x80]
+
+
+def test_a_device_subscribed_to_the_ingests_shared_group_takes_no_turn_of_its_stream(
+    secured, ingest_env, start_ingest, connect
+):
+    broker, _ = secured
+    # A group of this test's own: the persistent session of a member stopped by an
+    # earlier test would stay in a shared group and take its turns.
+    group = f"ingest-{uuid.uuid4().hex[:6]}"
+    start_ingest(broker, "--shared-group", group, env=ingest_env)
+    member = connect(DEVICE_Y)
+    assert [code.value for code in member.subscribe(f"$share/{group}/devices/+/telemetry")] == [0x80]
+    device = connect(DEVICE_X)
+    sent = {TS + 1000 + n for n in range(40)}
+    for ts in sorted(sent):
+        assert device.publish(f"devices/{DEVICE_X}/telemetry", reading(DEVICE_X, ts))
+    # Had the broker let it join, every other reading would have gone to it and been dropped.
+    wait_until(lambda: sent <= stored(DEVICE_X))
+    assert member.received == []
 
 
 def test_a_device_presenting_the_ingests_client_id_does_not_take_its_session(
@@ -238,18 +260,117 @@ def test_the_limits_of_mosquitto_conf_apply_to_the_production_broker(secured, co
     wait_until(lambda: "disconnected due to oversize packet" in broker.log_file.read_text())
 
 
-def test_a_device_added_with_mosquitto_passwd_can_connect_once_the_broker_got_sighup(tmp_path):
-    with ProductionBroker(tmp_path / "broker", devices={DEVICE_Y: "y"}, ingest={INGEST_USER: "i"}) as broker:
-        subprocess.run([mosquitto_binary("mosquitto_passwd"), "-b", str(tmp_path / "broker" / "passwd" / "devices"),
-                        DEVICE_X, "new password"], check=True)
-        broker.process.send_signal(signal.SIGHUP)
+def connects(port: int, username: str, password: str) -> bool:
+    client = Client(port, username, password, client_id=username)
+    client.close()
+    return client.connack == "Success"
 
-        def accepted() -> bool:
-            client = Client(broker.port, DEVICE_X, "new password")
-            client.close()
-            return client.connack == "Success"
 
-        wait_until(accepted)
-        other = Client(broker.port, DEVICE_Y, "y")
-        other.close()
-        assert other.connack == "Success"  # the accounts already there are kept
+def test_a_registered_device_is_refused_with_its_old_key_after_a_rotation_and_its_session_is_dropped(
+    secured, ingest, connect
+):
+    broker, _ = secured
+    accounts = broker.accounts()
+    device_id, old_key, new_key = f"rotated-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex, uuid.uuid4().hex
+    accounts.upsert(device_id, old_key)
+    device = connect(device_id, old_key)
+    assert device.connack == "Success"
+    dropped = threading.Event()
+    device.client.on_disconnect = lambda *args: dropped.set()
+    device.client.reconnect_delay_set(60, 60)  # no reconnect with the old key during the test
+
+    accounts.upsert(device_id, new_key)
+    assert dropped.wait(10), "the broker kept the session of the old key open"
+    assert not connects(broker.port, device_id, old_key)
+    renewed = connect(device_id, new_key)
+    assert renewed.publish(f"devices/{device_id}/telemetry", reading(device_id, TS + 5))
+    wait_until(lambda: TS + 5 in stored(device_id))
+
+
+def test_a_removed_device_is_refused_and_disconnected(secured, connect):
+    broker, _ = secured
+    accounts = broker.accounts()
+    device_id, key = f"removed-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex
+    accounts.upsert(device_id, key)
+    device = connect(device_id, key)
+    assert device.connack == "Success"
+    dropped = threading.Event()
+    device.client.on_disconnect = lambda *args: dropped.set()
+    device.client.reconnect_delay_set(60, 60)
+
+    accounts.remove(device_id)
+    assert dropped.wait(10), "the broker kept the removed device's session open"
+    assert not connects(broker.port, device_id, key)
+    accounts.remove(device_id)  # removing it again is no error
+
+
+def test_a_registered_device_publishes_only_under_its_own_id(secured, ingest, connect):
+    broker, _ = secured
+    device_id, key = f"new-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex
+    broker.accounts().upsert(device_id, key)
+    device = connect(device_id, key)
+    assert device.publish(f"devices/{DEVICE_Y}/telemetry", reading(DEVICE_Y, TS + 6))
+    assert device.publish(f"devices/{device_id}/telemetry", reading(device_id, TS + 6))
+    wait_until(lambda: TS + 6 in stored(device_id))
+    assert TS + 6 not in stored(DEVICE_Y)
+
+
+def test_registrations_from_several_processes_at_once_all_take_effect(secured):
+    broker, _ = secured
+    # On the device listener every admin connection gets the client id "dynsec-admin",
+    # so simultaneous ones take each other over; each operation must still succeed once.
+    keys = {f"busy-{n}-{uuid.uuid4().hex[:4]}": uuid.uuid4().hex for n in range(24)}
+    errors: list[Exception] = []
+
+    def register(device_ids: list[str]) -> None:
+        accounts = broker.accounts()
+        for device_id in device_ids:
+            try:
+                accounts.upsert(device_id, keys[device_id])
+            except BrokerAccountsError as error:
+                errors.append(error)
+
+    ids = sorted(keys)
+    workers = [threading.Thread(target=register, args=(ids[n::6],)) for n in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert errors == []
+    assert all(connects(broker.port, device_id, key) for device_id, key in keys.items())
+    assert "already connected" in broker.log_file.read_text()  # the takeovers did happen
+
+
+@pytest.mark.parametrize("wrong", ["password", "username", "port"])
+def test_a_command_with_a_wrong_admin_account_or_no_plugin_raises(secured, wrong):
+    broker, _ = secured
+    username, password = broker.admin
+    connection = {
+        "password": AdminConnection("127.0.0.1", broker.port, username, "wrong"),
+        "username": AdminConnection("127.0.0.1", broker.port, DEVICE_X, "wrong"),
+        # The ingest's listener has no plugin: nobody answers there (its account may not even subscribe).
+        "port": AdminConnection("127.0.0.1", broker.ingest_port, username, password, timeout=2),
+    }[wrong]
+    with pytest.raises(BrokerAccountsError):
+        DynamicSecurityAccounts(connection).upsert(f"never-{wrong}", "key")
+    assert not connects(broker.port, f"never-{wrong}", "key")
+
+
+def test_a_command_the_plugin_refuses_raises_with_its_reason(secured):
+    broker, _ = secured
+    with pytest.raises(BrokerAccountsError, match="setClientPassword: .*password"):
+        broker.accounts().run([{"command": "setClientPassword", "username": DEVICE_X, "password": ""}])
+
+
+def test_a_device_added_with_mosquitto_ctrl_can_connect_at_once(secured):
+    broker, _ = secured
+    username, password = broker.admin
+    ctrl = [mosquitto_binary("mosquitto_ctrl"), "-h", "127.0.0.1", "-p", str(broker.port), "-u", username,
+            "-P", password, "dynsec"]
+    for command in (["createRole", "device:by-hand"],
+                    ["addRoleACL", "device:by-hand", "publishClientSend", "devices/by-hand/#", "allow"],
+                    ["createClient", "by-hand", "-p", "hand key"],
+                    ["addClientRole", "by-hand", "device:by-hand"]):
+        done = subprocess.run([*ctrl, *command], capture_output=True, text=True, check=True)
+        assert "Error" not in done.stdout + done.stderr
+    assert connects(broker.port, "by-hand", "hand key")
