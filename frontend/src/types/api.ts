@@ -11,6 +11,8 @@ type Schemas = components['schemas'];
 
 export type DeviceStatus = Schemas['DeviceStatusEnum'];
 export type AlertType = Schemas['AlertTypeEnum'];
+export type Severity = Schemas['SeverityEnum'];
+export type AlertStatus = Schemas['AlertStatusEnum'];
 /** The windows the device page offers (any `^\d+[smhd]$` up to 30d is valid for the API). */
 export type SeriesWindow = '5m' | '1h' | '24h';
 
@@ -22,6 +24,9 @@ export type WindowStats = Schemas['WindowStats'];
 export type SeriesPoint = Schemas['SeriesPoint'];
 export type Series = Schemas['Series'];
 export type PlatformConfig = Schemas['Config'];
+export type Rejection = Schemas['Rejection'];
+export type DeviceRule = Schemas['DeviceRule'];
+export type EffectiveRules = Schemas['EffectiveRules'];
 
 export type HighTempPayload = Schemas['HighTempPayload'];
 export type OfflinePayload = Schemas['OfflinePayload'];
