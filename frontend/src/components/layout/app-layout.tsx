@@ -35,6 +35,9 @@ export function AppLayout({
               <NavLink to="/alerts" className={navClass}>
                 Alerts
               </NavLink>
+              <NavLink to="/rejections" className={navClass}>
+                Rejections
+              </NavLink>
             </nav>
             {alarms}
           </div>
