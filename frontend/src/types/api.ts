@@ -31,8 +31,10 @@ export type EffectiveRules = Schemas['EffectiveRules'];
 export type HighTempPayload = Schemas['HighTempPayload'];
 export type OfflinePayload = Schemas['OfflinePayload'];
 export type OnlinePayload = Schemas['OnlinePayload'];
+export type LowBatteryPayload = Schemas['LowBatteryPayload'];
+export type AnomalyPayload = Schemas['AnomalyPayload'];
 
-/** The schema gives the payload as one of three shapes; alert_type says which. */
+/** The schema gives the payload as one of five shapes; alert_type says which. */
 type AlertOf<T extends AlertType, P> = Omit<Schemas['Alert'], 'alert_type' | 'payload'> & {
   alert_type: T;
   payload: P;
@@ -41,4 +43,6 @@ type AlertOf<T extends AlertType, P> = Omit<Schemas['Alert'], 'alert_type' | 'pa
 export type Alert =
   | AlertOf<'HIGH_TEMP', HighTempPayload>
   | AlertOf<'OFFLINE', OfflinePayload>
-  | AlertOf<'ONLINE', OnlinePayload>;
+  | AlertOf<'ONLINE', OnlinePayload>
+  | AlertOf<'LOW_BATTERY', LowBatteryPayload>
+  | AlertOf<'ANOMALY', AnomalyPayload>;
