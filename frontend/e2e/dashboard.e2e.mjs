@@ -161,6 +161,13 @@ describe('dashboard in Chromium against the real platform', () => {
     }, { timeoutMs: 20_000, intervalMs: 500 });
     await sleep(3_500); // one more poll, so the chart shows the newest readings
     await page.screenshot({ path: join(SCREENSHOTS, 'device.png'), animations: 'disabled' });
+
+    // The download link serves the window's readings as CSV from the export endpoint.
+    const download = page.getByRole('link', { name: 'Download CSV (last 5 minutes)' });
+    const csv = await download.evaluate(async (link) => (await fetch(link.href)).text());
+    const [header, ...rows] = csv.trim().split('\n');
+    assert.equal(header, 'device_id,ts,temperature,humidity,battery');
+    assert.ok(rows.length >= 12 && rows.every((row) => row.startsWith('device-001,')), csv.slice(0, 500));
   });
 
   step('a --heat run raises HIGH_TEMP alerts that the alerts page shows', async () => {
@@ -181,6 +188,18 @@ describe('dashboard in Chromium against the real platform', () => {
       await row.getByText(/above the 30\.0 °C threshold/).waitFor();
     }
     await page.screenshot({ path: join(SCREENSHOTS, 'alerts.png'), animations: 'disabled' });
+
+    // HIGH_TEMP is critical, named in words; the header counts the unacknowledged ones.
+    const heated = table.getByRole('row').filter({ hasText: 'HIGH_TEMP' }).first();
+    await heated.getByText(/Critical$/).waitFor();
+    await page.getByRole('link', { name: /^\d+\+? unacknowledged critical alarms?$/ }).waitFor();
+    // Nothing has cooled the devices down, so their HIGH_TEMP alerts are on the Active tab.
+    await page.getByRole('tab', { name: 'Active' }).click();
+    await page.waitForURL(/\/alerts\?status=active$/);
+    await waitFor('the Active tab listing the ACTIVE HIGH_TEMP alerts only', async () => {
+      const rows = await table.getByRole('row').filter({ hasText: 'HIGH_TEMP' }).allTextContents();
+      return rows.length > 0 && rows.every((text) => text.includes('Active') && !text.includes('Cleared'));
+    }, { timeoutMs: 10_000, intervalMs: 250 });
   });
 
   step('with 100 devices: first load and the bytes of one fleet poll (reported, not judged)', async (t) => {

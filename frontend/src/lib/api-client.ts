@@ -47,6 +47,10 @@ export async function apiGet<T>(
     if (error instanceof DOMException && error.name === 'AbortError') throw error;
     throw new ApiError('The API cannot be reached.', 0);
   }
+  return readJson<T>(response);
+}
+
+async function readJson<T>(response: Response): Promise<T> {
   if (!response.ok) {
     let body: { error?: string; field?: string } = {};
     try {
@@ -57,6 +61,27 @@ export async function apiGet<T>(
     throw new ApiError(body.error ?? `The API answered HTTP ${response.status}.`, response.status, body.field);
   }
   return (await response.json()) as T;
+}
+
+/** Django's CSRF token from the csrftoken cookie, which it sets for a signed-in session. */
+function csrfToken(): string | undefined {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : undefined;
+}
+
+/** POSTs to the API with the session's CSRF token (no body); rejects with ApiError on any failure. */
+export async function apiPost<T>(path: string): Promise<T> {
+  const url = new URL(apiUrl(path), window.location.origin);
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  const token = csrfToken();
+  if (token) headers['X-CSRFToken'] = token;
+  let response: Response;
+  try {
+    response = await fetch(url, { method: 'POST', headers, credentials: 'same-origin' });
+  } catch {
+    throw new ApiError('The API cannot be reached.', 0);
+  }
+  return readJson<T>(response);
 }
 
 /** Puts an error from a query into a sentence for the page. */

@@ -1,5 +1,5 @@
 /** Fake API data shaped exactly like the real responses. */
-import type { Alert, Device, DeviceWindowStats, Health, PlatformConfig, Series } from '@/types/api';
+import type { Alert, Device, DeviceRule, DeviceWindowStats, Health, PlatformConfig, Rejection, Series } from '@/types/api';
 
 /** An ISO 8601 UTC timestamp `seconds` before now (or before `from`). */
 export const isoAgo = (seconds: number, from = Date.now()) => new Date(from - seconds * 1000).toISOString();
@@ -106,6 +106,47 @@ export function sampleAlerts(): Alert[] {
       status: 'CLEARED',
       ...unacknowledged,
       cleared_at: isoAgo(600),
+    },
+  ];
+}
+
+/** A device without a rule of its own: every threshold from the defaults. */
+export function sampleDeviceRule(deviceId: string): DeviceRule {
+  const from = (value: number) => ({ value, source: 'default' as const });
+  return {
+    device_id: deviceId,
+    high_temp_threshold: null,
+    high_temp_hysteresis: null,
+    offline_after_seconds: null,
+    low_battery_percent: null,
+    low_battery_hysteresis: null,
+    anomaly_z: null,
+    effective: {
+      high_temp_threshold: from(30),
+      high_temp_hysteresis: from(0),
+      offline_after_seconds: from(10),
+      low_battery_percent: from(15),
+      low_battery_hysteresis: from(5),
+      anomaly_z: from(4),
+    },
+  };
+}
+
+export function sampleRejections(): Rejection[] {
+  return [
+    {
+      received_at: isoAgo(30),
+      topic: 'devices/device-002/telemetry',
+      device_id: 'device-002',
+      reason: 'temperature out of range -100..200',
+      payload: '{"temperature": 900}',
+    },
+    {
+      received_at: isoAgo(10),
+      topic: 'devices/device-001/telemetry',
+      device_id: 'device-001',
+      reason: 'invalid JSON: unexpected end of data: line 1 column 20 (char 19)',
+      payload: '{"temperature": 25,',
     },
   ];
 }

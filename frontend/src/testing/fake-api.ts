@@ -3,8 +3,27 @@
  * Django API does (same paths, query parameters, filters, ordering and errors)
  * from in-memory state the test can change between polls.
  */
-import type { Alert, Device, DeviceWindowStats, Health, PlatformConfig, Series, WindowStats } from '@/types/api';
-import { sampleAlerts, sampleConfig, sampleDevices, sampleFleetStats, sampleHealth, sampleSeries } from './data';
+import type {
+  Alert,
+  Device,
+  DeviceRule,
+  DeviceWindowStats,
+  Health,
+  PlatformConfig,
+  Rejection,
+  Series,
+  WindowStats,
+} from '@/types/api';
+import {
+  sampleAlerts,
+  sampleConfig,
+  sampleDeviceRule,
+  sampleDevices,
+  sampleFleetStats,
+  sampleHealth,
+  sampleRejections,
+  sampleSeries,
+} from './data';
 
 export interface FakeApiState {
   devices: Device[];
@@ -14,6 +33,14 @@ export interface FakeApiState {
   config: PlatformConfig;
   /** Series per device id; a device without one gets a generated series. */
   series: Record<string, Series>;
+  /** Stored rejected messages, in any order (the API answers newest first). */
+  rejections: Rejection[];
+  /** Devices' own rules; a device without one gets its defaults. */
+  rules: Record<string, DeviceRule>;
+  /** The signed-in staff user's name, or null for an anonymous visitor (acknowledging is a 403). */
+  staffUser: string | null;
+  /** The session's CSRF token: a POST without it in X-CSRFToken is a 403, as Django answers. */
+  csrfToken: string;
   /** When set, every request fails as if the server were down. */
   unreachable: boolean;
   /** When set, /api/health/ answers 503 as with the database down. */
@@ -22,7 +49,7 @@ export interface FakeApiState {
 
 export interface FakeApi {
   state: FakeApiState;
-  /** Every request's path and query, in order, e.g. "/api/devices/". */
+  /** Every request's path and query, in order, e.g. "/api/devices/"; a POST starts with "POST ". */
   requests: string[];
   fetch: typeof fetch;
 }
@@ -47,10 +74,33 @@ function windowStats(state: FakeApiState, deviceId: string, window: string): Win
     : { device_id: deviceId, window, avg_temperature: null, avg_humidity: null, data_points: 0 };
 }
 
-function route(state: FakeApiState, url: URL): Response {
+const choice = (params: URLSearchParams, name: string, values: readonly string[]): string | null | Response => {
+  const raw = params.get(name);
+  if (raw === null) return null;
+  const match = values.find((value) => value.toLowerCase() === raw.toLowerCase());
+  return match ?? json({ error: `"${raw}" is not a valid choice.`, field: name }, 400);
+};
+
+function acknowledge(state: FakeApiState, rawId: string, csrfToken: string | null): Response {
+  if (state.staffUser === null) return json({ error: 'Authentication credentials were not provided.' }, 403);
+  if (csrfToken !== state.csrfToken) return json({ error: 'CSRF Failed: CSRF token missing.' }, 403);
+  const alert = state.alerts.find((a) => String(a.id) === rawId);
+  if (!alert) return json({ error: `unknown alert '${rawId}'` }, 404);
+  if (!alert.acknowledged_at) {
+    alert.acknowledged_at = new Date().toISOString();
+    alert.acknowledged_by = state.staffUser;
+  }
+  return json(alert);
+}
+
+function route(state: FakeApiState, url: URL, method: string, headers: Headers): Response {
   const params = url.searchParams;
   const path = url.pathname;
   const deviceExists = (id: string | null) => id !== null && state.devices.some((d) => d.device_id === id);
+
+  const ack = path.match(/^\/api\/alerts\/([^/]+)\/acknowledge\/$/);
+  if (ack) return method === 'POST' ? acknowledge(state, decodeURIComponent(ack[1]), headers.get('X-CSRFToken')) : json({ error: 'Method not allowed.' }, 405);
+  if (method !== 'GET') return json({ error: 'Method not allowed.' }, 405);
 
   if (path === '/api/health/') {
     if (state.databaseDown) {
@@ -95,11 +145,43 @@ function route(state: FakeApiState, url: URL): Response {
     if (limit instanceof Response) return limit;
     const deviceId = params.get('deviceId');
     const type = params.get('alert_type');
+    const status = choice(params, 'status', ['ACTIVE', 'CLEARED']);
+    if (status instanceof Response) return status;
+    const severity = choice(params, 'severity', ['critical', 'warning', 'info']);
+    if (severity instanceof Response) return severity;
+    const acknowledged = params.get('acknowledged')?.toLowerCase() ?? null;
+    if (acknowledged !== null && acknowledged !== 'true' && acknowledged !== 'false') {
+      return json({ error: 'must be true or false', field: 'acknowledged' }, 400);
+    }
     const alerts = state.alerts
-      .filter((a) => (deviceId ? a.device_id === deviceId : true) && (type ? a.alert_type === type : true))
+      .filter(
+        (a) =>
+          (deviceId ? a.device_id === deviceId : true) &&
+          (type ? a.alert_type === type : true) &&
+          (status ? a.status === status : true) &&
+          (severity ? a.severity === severity : true) &&
+          (acknowledged ? (a.acknowledged_at !== null) === (acknowledged === 'true') : true),
+      )
       .sort((a, b) => b.ts.localeCompare(a.ts) || b.id - a.id)
       .slice(0, limit);
     return json(alerts);
+  }
+  if (path === '/api/rejections/') {
+    const limit = limitParam(params, 50, 1000);
+    if (limit instanceof Response) return limit;
+    const deviceId = params.get('deviceId');
+    const reason = params.get('reason');
+    const rejections = state.rejections
+      .filter((r) => (deviceId ? r.device_id === deviceId : true) && (reason ? r.reason.split(': ')[0] === reason : true))
+      .sort((a, b) => b.received_at.localeCompare(a.received_at))
+      .slice(0, limit);
+    return json(rejections);
+  }
+  const rule = path.match(/^\/api\/rules\/devices\/([^/]+)\/$/);
+  if (rule) {
+    const id = decodeURIComponent(rule[1]);
+    if (!deviceExists(id)) return json({ error: `unknown device '${id}'` }, 404);
+    return json(state.rules[id] ?? sampleDeviceRule(id));
   }
   return json({ error: 'not found' }, 404);
 }
@@ -113,16 +195,21 @@ export function createFakeApi(overrides: Partial<FakeApiState> = {}): FakeApi {
     health: sampleHealth(),
     config: sampleConfig,
     series: {},
+    rejections: sampleRejections(),
+    rules: {},
+    staffUser: null,
+    csrfToken: 'test-csrf-token',
     unreachable: false,
     databaseDown: false,
     ...overrides,
   };
   const requests: string[] = [];
-  const fakeFetch = async (input: RequestInfo | URL): Promise<Response> => {
+  const fakeFetch = async (input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> => {
     const url = new URL(input instanceof Request ? input.url : String(input), 'http://localhost');
-    requests.push(url.pathname + url.search);
+    const method = (init.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+    requests.push(`${method === 'GET' ? '' : `${method} `}${url.pathname}${url.search}`);
     if (state.unreachable) throw new TypeError('Failed to fetch');
-    return route(state, url);
+    return route(state, url, method, new Headers(init.headers));
   };
   return { state, requests, fetch: fakeFetch as typeof fetch };
 }

@@ -11,6 +11,8 @@ type Schemas = components['schemas'];
 
 export type DeviceStatus = Schemas['DeviceStatusEnum'];
 export type AlertType = Schemas['AlertTypeEnum'];
+export type Severity = Schemas['SeverityEnum'];
+export type AlertStatus = Schemas['AlertStatusEnum'];
 /** The windows the device page offers (any `^\d+[smhd]$` up to 30d is valid for the API). */
 export type SeriesWindow = '5m' | '1h' | '24h';
 
@@ -22,12 +24,17 @@ export type WindowStats = Schemas['WindowStats'];
 export type SeriesPoint = Schemas['SeriesPoint'];
 export type Series = Schemas['Series'];
 export type PlatformConfig = Schemas['Config'];
+export type Rejection = Schemas['Rejection'];
+export type DeviceRule = Schemas['DeviceRule'];
+export type EffectiveRules = Schemas['EffectiveRules'];
 
 export type HighTempPayload = Schemas['HighTempPayload'];
 export type OfflinePayload = Schemas['OfflinePayload'];
 export type OnlinePayload = Schemas['OnlinePayload'];
+export type LowBatteryPayload = Schemas['LowBatteryPayload'];
+export type AnomalyPayload = Schemas['AnomalyPayload'];
 
-/** The schema gives the payload as one of three shapes; alert_type says which. */
+/** The schema gives the payload as one of five shapes; alert_type says which. */
 type AlertOf<T extends AlertType, P> = Omit<Schemas['Alert'], 'alert_type' | 'payload'> & {
   alert_type: T;
   payload: P;
@@ -36,4 +43,6 @@ type AlertOf<T extends AlertType, P> = Omit<Schemas['Alert'], 'alert_type' | 'pa
 export type Alert =
   | AlertOf<'HIGH_TEMP', HighTempPayload>
   | AlertOf<'OFFLINE', OfflinePayload>
-  | AlertOf<'ONLINE', OnlinePayload>;
+  | AlertOf<'ONLINE', OnlinePayload>
+  | AlertOf<'LOW_BATTERY', LowBatteryPayload>
+  | AlertOf<'ANOMALY', AnomalyPayload>;

@@ -2,17 +2,19 @@ import { useCallback, useMemo } from 'react';
 import { useSearchParams } from 'react-router';
 import { EmptyState } from '@/components/ui/empty-state';
 import { AlertFilters } from '@/features/alerts/components/alert-filters';
+import { AlertStatusTabs, parseAlertStatus } from '@/features/alerts/components/alert-status-tabs';
 import { AlertsView, NoAlertsYet } from '@/features/alerts/components/alerts-view';
 import { parseAlertType } from '@/features/alerts/utils/describe-alert';
 import { useConfig } from '@/features/config/api/get-config';
 import { useDevices } from '@/features/devices/api/get-devices';
-import type { AlertType } from '@/types/api';
+import type { AlertStatus, AlertType } from '@/types/api';
 
-/** Recent alerts of the fleet, newest first, filtered by ?device= and ?type=. */
+/** Recent alerts of the fleet, newest first, filtered by ?status=, ?device= and ?type=. */
 export function AlertsPage() {
   const [params, setParams] = useSearchParams();
   const deviceId = params.get('device') || undefined;
   const alertType = parseAlertType(params.get('type'));
+  const status = parseAlertStatus(params.get('status'));
   // Only the ids for the filter menu: no need to move the whole fleet every 3 s.
   const { data: devices } = useDevices({ refetchInterval: 30_000 });
   const { data: config } = useConfig();
@@ -30,11 +32,16 @@ export function AlertsPage() {
   );
   const onDeviceChange = useCallback((value: string | undefined) => update('device', value), [update]);
   const onTypeChange = useCallback((value: AlertType | undefined) => update('type', value), [update]);
+  const onStatusChange = useCallback(
+    (value: AlertStatus | undefined) => update('status', value?.toLowerCase()),
+    [update],
+  );
 
   return (
     <div className="space-y-4">
       <title>Alerts · Telemetry</title>
       <h1 className="text-2xl font-bold">Alerts</h1>
+      <AlertStatusTabs value={status} onChange={onStatusChange} />
       <AlertFilters
         deviceIds={deviceIds}
         deviceId={deviceId}
@@ -45,9 +52,10 @@ export function AlertsPage() {
       <AlertsView
         deviceId={deviceId}
         alertType={alertType}
+        status={status}
         label="Recent alerts"
         empty={
-          deviceId || alertType ? (
+          deviceId || alertType || status ? (
             <EmptyState title="No alerts match these filters" />
           ) : (
             <NoAlertsYet threshold={config?.high_temp_threshold} offlineAfter={config?.offline_after_seconds} />

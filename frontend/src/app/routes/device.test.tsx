@@ -1,10 +1,16 @@
 import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { renderedCharts } from '@/testing/chart-mock';
 import { sampleSeries } from '@/testing/data';
 import { createFakeApi } from '@/testing/fake-api';
 import { renderApp } from '@/testing/render-app';
+
+// The page is a lazy chunk with Chart.js: compile it before the first test's clock starts,
+// so that a loaded machine's transform time does not count against findBy's timeout.
+beforeAll(async () => {
+  await import('./device');
+});
 
 describe('device page', () => {
   it('shows the device, its window stats, both charts and its alerts', async () => {

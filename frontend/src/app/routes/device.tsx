@@ -5,13 +5,16 @@ import { Panel } from '@/components/ui/panel';
 import { AlertsView } from '@/features/alerts/components/alerts-view';
 import { useConfig } from '@/features/config/api/get-config';
 import { DeviceSummary } from '@/features/devices/components/device-summary';
+import { RejectionsView } from '@/features/rejections/components/rejections-view';
+import { DeviceRules } from '@/features/rules/components/device-rules';
+import { ExportLink } from '@/features/telemetry/components/export-link';
 import { TelemetryCharts } from '@/features/telemetry/components/telemetry-charts';
 import { WindowSelector } from '@/features/telemetry/components/window-selector';
 import { WindowStats } from '@/features/telemetry/components/window-stats';
 import { describeWindow, parseWindow } from '@/features/telemetry/utils/windows';
 import type { SeriesWindow } from '@/types/api';
 
-/** One device: summary, window stats, live charts and its recent alerts (?window=1h). */
+/** One device: summary, window stats, live charts, download, alarms, rules and rejections (?window=1h). */
 export function DevicePage() {
   const { deviceId = '' } = useParams();
   const [params, setParams] = useSearchParams();
@@ -44,7 +47,10 @@ export function DevicePage() {
       <DeviceSummary deviceId={deviceId} threshold={threshold} />
       <div className="flex flex-wrap items-center justify-between gap-3">
         <h2 className="text-lg font-semibold">Readings, {describeWindow(window)}</h2>
-        <WindowSelector value={window} onChange={onWindowChange} />
+        <div className="flex flex-wrap items-center gap-3">
+          <ExportLink deviceId={deviceId} window={window} />
+          <WindowSelector value={window} onChange={onWindowChange} />
+        </div>
       </div>
       <WindowStats deviceId={deviceId} window={window} />
       <TelemetryCharts
@@ -53,6 +59,16 @@ export function DevicePage() {
         threshold={threshold}
         offlineAfterSeconds={config?.offline_after_seconds}
       />
+      <Panel title="Active alarms">
+        <AlertsView
+          deviceId={deviceId}
+          status="ACTIVE"
+          limit={50}
+          showDevice={false}
+          label={`Active alarms of ${deviceId}`}
+          empty={<EmptyState title="No active alarms" />}
+        />
+      </Panel>
       <Panel
         title="Recent alerts"
         actions={
@@ -70,6 +86,24 @@ export function DevicePage() {
           showDevice={false}
           label={`Recent alerts of ${deviceId}`}
           empty={<EmptyState title="No alerts for this device" />}
+        />
+      </Panel>
+      <Panel title="Alert rules in force">
+        <DeviceRules deviceId={deviceId} />
+      </Panel>
+      <Panel
+        title="Rejected messages"
+        actions={
+          <Link to="/rejections" className="text-sm text-sky-700 hover:underline dark:text-sky-400">
+            All rejected messages
+          </Link>
+        }
+      >
+        <RejectionsView
+          deviceId={deviceId}
+          limit={20}
+          label={`Rejected messages of ${deviceId}`}
+          empty={<EmptyState title="No rejected messages from this device" />}
         />
       </Panel>
     </div>

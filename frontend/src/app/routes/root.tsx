@@ -1,13 +1,14 @@
 import { Outlet, isRouteErrorResponse, useRouteError } from 'react-router';
 import { AppLayout } from '@/components/layout/app-layout';
 import { SkeletonBlock } from '@/components/ui/skeleton';
+import { OpenCriticalCount } from '@/features/alerts/components/open-critical-count';
 import { HealthBanner } from '@/features/health/components/health-banner';
 import { HealthIndicator } from '@/features/health/components/health-indicator';
 
 /** The frame every page renders in. */
 export function RootLayout() {
   return (
-    <AppLayout health={<HealthIndicator />} banner={<HealthBanner />}>
+    <AppLayout health={<HealthIndicator />} alarms={<OpenCriticalCount />} banner={<HealthBanner />}>
       <Outlet />
     </AppLayout>
   );
@@ -31,7 +32,7 @@ export function RootErrorBoundary() {
       ? error.message
       : 'Unknown error';
   return (
-    <AppLayout health={<HealthIndicator />} banner={<HealthBanner />}>
+    <AppLayout health={<HealthIndicator />} alarms={<OpenCriticalCount />} banner={<HealthBanner />}>
       <div role="alert" className="space-y-2">
         <h1 className="text-xl font-bold">This page failed to render</h1>
         <p className="text-sm text-slate-600 dark:text-slate-400">{message}</p>

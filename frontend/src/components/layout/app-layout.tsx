@@ -8,8 +8,18 @@ const navClass = ({ isActive }: { isActive: boolean }) =>
       : 'text-slate-700 hover:bg-slate-200 dark:text-slate-300 dark:hover:bg-slate-800'
   }`;
 
-/** Page frame: header with navigation and health, an optional banner, the page. */
-export function AppLayout({ health, banner, children }: { health: ReactNode; banner: ReactNode; children: ReactNode }) {
+/** Page frame: header with navigation, alarm count and health, an optional banner, the page. */
+export function AppLayout({
+  health,
+  alarms = null,
+  banner,
+  children,
+}: {
+  health: ReactNode;
+  alarms?: ReactNode;
+  banner: ReactNode;
+  children: ReactNode;
+}) {
   return (
     <div className="min-h-screen bg-slate-50 text-slate-900 dark:bg-slate-950 dark:text-slate-100">
       <header className="sticky top-0 z-20 border-b border-slate-200 bg-white/95 backdrop-blur dark:border-slate-800 dark:bg-slate-900/95">
@@ -25,7 +35,11 @@ export function AppLayout({ health, banner, children }: { health: ReactNode; ban
               <NavLink to="/alerts" className={navClass}>
                 Alerts
               </NavLink>
+              <NavLink to="/rejections" className={navClass}>
+                Rejections
+              </NavLink>
             </nav>
+            {alarms}
           </div>
           {health}
         </div>

@@ -4,7 +4,9 @@ import { RelativeTime } from '@/components/ui/relative-time';
 import { formatDateTime } from '@/lib/format';
 import type { Alert } from '@/types/api';
 import { describeAlert } from '../utils/describe-alert';
+import { Acknowledgement } from './acknowledgement';
 import { AlertTypeBadge } from './alert-type-badge';
+import { SeverityBadge } from './severity-badge';
 
 const AlertRow = memo(function AlertRow({ alert, isNew, showDevice }: { alert: Alert; isNew: boolean; showDevice: boolean }) {
   return (
@@ -39,6 +41,21 @@ const AlertRow = memo(function AlertRow({ alert, isNew, showDevice }: { alert: A
           <span className="text-xs text-slate-700 md:text-sm dark:text-slate-300">{describeAlert(alert)}</span>
         </div>
       </td>
+      <td className="px-3 py-2 whitespace-nowrap">
+        <SeverityBadge severity={alert.severity} />
+      </td>
+      <td className="px-3 py-2">
+        <div className="flex flex-col items-start gap-1">
+          {alert.status === 'ACTIVE' ? (
+            <span className="text-xs font-semibold text-red-700 dark:text-red-300">Active</span>
+          ) : (
+            <span className="text-xs text-slate-600 dark:text-slate-400">
+              Cleared {alert.cleared_at && <RelativeTime value={alert.cleared_at} />}
+            </span>
+          )}
+          {(alert.status === 'ACTIVE' || alert.acknowledged_at) && <Acknowledgement alert={alert} />}
+        </div>
+      </td>
     </tr>
   );
 });
@@ -63,6 +80,8 @@ export function AlertsTable({
             <th scope="col" className="px-3 py-2 font-semibold">Raised</th>
             {showDevice && <th scope="col" className="px-3 py-2 font-semibold">Device</th>}
             <th scope="col" className="px-3 py-2 font-semibold">Alert</th>
+            <th scope="col" className="px-3 py-2 font-semibold">Severity</th>
+            <th scope="col" className="px-3 py-2 font-semibold">Status</th>
           </tr>
         </thead>
         <tbody>

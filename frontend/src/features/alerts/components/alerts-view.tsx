@@ -2,7 +2,7 @@ import type { ReactNode } from 'react';
 import { EmptyState } from '@/components/ui/empty-state';
 import { ErrorMessage } from '@/components/ui/error-message';
 import { SkeletonBlock } from '@/components/ui/skeleton';
-import type { AlertType } from '@/types/api';
+import type { AlertStatus, AlertType } from '@/types/api';
 import { useAlerts } from '../api/get-alerts';
 import { useNewAlertIds } from '../hooks/use-new-alert-ids';
 import { AlertsTable } from './alerts-table';
@@ -10,6 +10,7 @@ import { AlertsTable } from './alerts-table';
 interface Props {
   deviceId?: string;
   alertType?: AlertType;
+  status?: AlertStatus;
   limit?: number;
   /** Hide the device column when all alerts are of one device. */
   showDevice?: boolean;
@@ -19,9 +20,9 @@ interface Props {
 }
 
 /** Polls alerts for the given filters and shows them, highlighting arrivals. */
-export function AlertsView({ deviceId, alertType, limit = 100, showDevice = true, label, empty }: Props) {
-  const { data, error, isPending, isPlaceholderData } = useAlerts({ deviceId, alertType, limit });
-  const scope = `${deviceId ?? ''}|${alertType ?? ''}|${limit}`;
+export function AlertsView({ deviceId, alertType, status, limit = 100, showDevice = true, label, empty }: Props) {
+  const { data, error, isPending, isPlaceholderData } = useAlerts({ deviceId, alertType, status, limit });
+  const scope = `${deviceId ?? ''}|${alertType ?? ''}|${status ?? ''}|${limit}`;
   const newIds = useNewAlertIds(isPlaceholderData ? undefined : data, scope);
 
   if (isPending) return <SkeletonBlock label="Loading alerts" lines={4} />;

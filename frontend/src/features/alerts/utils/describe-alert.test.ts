@@ -6,6 +6,34 @@ import { unacknowledged } from '@/testing/data';
 const lifecycle = { severity: 'critical', status: 'ACTIVE', ...unacknowledged } as const;
 
 describe('describeAlert', () => {
+  it('says how low a LOW_BATTERY battery was against the threshold', () => {
+    expect(
+      describeAlert({
+        id: 4,
+        device_id: 'device-001',
+        alert_type: 'LOW_BATTERY',
+        ts: '2024-10-09T14:00:00Z',
+        payload: { battery: 14, threshold: 15, hysteresis: 5, source: 'default', ts: '2024-10-09T13:59:59Z' },
+        ...lifecycle,
+        severity: 'warning',
+      }),
+    ).toBe('Battery at 14.0 %, below the 15.0 % threshold');
+  });
+
+  it('says which metric an ANOMALY was and how far from the mean', () => {
+    expect(
+      describeAlert({
+        id: 5,
+        device_id: 'device-001',
+        alert_type: 'ANOMALY',
+        ts: '2024-10-09T14:00:00Z',
+        payload: { metric: 'humidity', value: 91.5, z: 6.27, mean: 50, std: 6.6, z_limit: 4, source: 'default', ts: '2024-10-09T13:59:59Z' },
+        ...lifecycle,
+        severity: 'warning',
+      }),
+    ).toBe('Humidity 91.5 %, 6.3 σ from the recent mean (limit 4 σ)');
+  });
+
   it('says how hot a HIGH_TEMP reading was against the threshold', () => {
     expect(
       describeAlert({

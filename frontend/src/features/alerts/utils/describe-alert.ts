@@ -5,6 +5,8 @@ export const ALERT_TYPES: readonly { value: AlertType; label: string }[] = [
   { value: 'HIGH_TEMP', label: 'High temperature' },
   { value: 'OFFLINE', label: 'Offline' },
   { value: 'ONLINE', label: 'Back online' },
+  { value: 'LOW_BATTERY', label: 'Low battery' },
+  { value: 'ANOMALY', label: 'Anomalous reading' },
 ];
 
 /** Parses ?type= from the URL into an alert type, or undefined for all. */
@@ -26,6 +28,15 @@ export function describeAlert(alert: Alert): string {
       return alert.payload.offline_since
         ? `Reporting again after being offline since ${formatDateTime(alert.payload.offline_since)}`
         : 'Reporting again';
+    case 'LOW_BATTERY': {
+      const { battery, threshold } = alert.payload;
+      return `Battery at ${formatMetric(battery, '%')}, below the ${formatMetric(threshold, '%')} threshold`;
+    }
+    case 'ANOMALY': {
+      const { metric, value, z, z_limit: limit } = alert.payload;
+      const shown = formatMetric(value, metric === 'temperature' ? '°C' : '%');
+      return `${metric === 'temperature' ? 'Temperature' : 'Humidity'} ${shown}, ${z.toFixed(1)} σ from the recent mean (limit ${limit} σ)`;
+    }
     default:
       return '';
   }
