@@ -22,9 +22,9 @@ class Device(models.Model):
     last_seen = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # HMAC-SHA256 of the device's API key (devices.keys); empty for a device that has none.
-    key_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    key_hash = models.CharField(max_length=64, blank=True, default="", db_default="", editable=False)
     # The key's first characters, enough to tell two keys apart in the admin, never to use one.
-    key_prefix = models.CharField(max_length=8, blank=True, default="", editable=False)
+    key_prefix = models.CharField(max_length=8, blank=True, default="", db_default="", editable=False)
     # Set by DELETE /api/devices/{id}/: hidden from the API, its readings refused, its history kept.
     decommissioned_at = models.DateTimeField(null=True, blank=True, editable=False)
 

@@ -18,12 +18,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='device',
             name='key_hash',
-            field=models.CharField(blank=True, default='', editable=False, max_length=64),
+            field=models.CharField(blank=True, db_default='', default='', editable=False, max_length=64),
         ),
         migrations.AddField(
             model_name='device',
             name='key_prefix',
-            field=models.CharField(blank=True, default='', editable=False, max_length=8),
+            field=models.CharField(blank=True, db_default='', default='', editable=False, max_length=8),
         ),
         migrations.AddIndex(
             model_name='device',
