@@ -32,6 +32,12 @@ _ERRORS = {
         "Too many requests from this client; the Retry-After header says when to try again.",
         examples=[OpenApiExample("throttled", {"error": "Request was throttled. Expected available in 12 seconds."})],
     ),
+    414: OpenApiResponse(
+        ErrorSerializer,
+        "The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or "
+        "non-ASCII parameters, percent-encoded, can pass it.",
+        examples=[OpenApiExample("too long", {"error": "query string longer than 4096 bytes"})],
+    ),
     503: OpenApiResponse(
         ErrorSerializer,
         "On PostgreSQL: the query ran past the web's statement timeout (WEB_STATEMENT_TIMEOUT_SECONDS) and was cancelled.",
@@ -50,8 +56,8 @@ def not_found(what: str) -> OpenApiResponse:
 
 
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
-    """The documented error responses for these status codes, plus 403 and 429 which any read can get."""
-    return {code: _ERRORS[code] for code in sorted({*codes, 403, 429})}
+    """The documented error responses for these status codes, plus 403, 414 and 429, which any request can get."""
+    return {code: _ERRORS[code] for code in sorted({*codes, 403, 414, 429})}
 
 
 def optional_query_parameters_may_be_empty(result, generator, request, public):

@@ -88,8 +88,6 @@ class DeviceListView(APIView):
         parameters=[params.DeviceListParams],
         responses={
             200: serializers.DeviceSerializer(many=True),
-            # device_type and location may be long and non-ASCII: percent-encoded, they can pass 4,096 bytes.
-            414: OpenApiResponse(ErrorSerializer, "The query string is longer than MAX_QUERY_STRING_BYTES."),
             **error_responses(400, 503),
         },
     )

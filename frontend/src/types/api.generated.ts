@@ -697,6 +697,12 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Too many requests from this client; the Retry-After header says when to try again. */
       429: {
         content: {
@@ -740,6 +746,12 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Too many requests from this client; the Retry-After header says when to try again. */
       429: {
         content: {
@@ -761,6 +773,12 @@ export interface operations {
       };
       /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */
       403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -808,7 +826,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description The query string is longer than MAX_QUERY_STRING_BYTES. */
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
       414: {
         content: {
           "application/json": components["schemas"]["Error"];
@@ -859,6 +877,12 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Too many requests from this client; the Retry-After header says when to try again. */
       429: {
         content: {
@@ -895,6 +919,12 @@ export interface operations {
       };
       /** @description The device is unknown. */
       404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -944,6 +974,12 @@ export interface operations {
       };
       /** @description The device is unknown. */
       404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -999,6 +1035,12 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Too many requests from this client; the Retry-After header says when to try again. */
       429: {
         content: {
@@ -1038,6 +1080,12 @@ export interface operations {
       };
       /** @description The device is unknown. */
       404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1110,6 +1158,12 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Too many requests from this client; the Retry-After header says when to try again. */
       429: {
         content: {
@@ -1137,6 +1191,12 @@ export interface operations {
       };
       /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */
       403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1186,6 +1246,12 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Too many requests from this client; the Retry-After header says when to try again. */
       429: {
         content: {
@@ -1213,6 +1279,12 @@ export interface operations {
       };
       /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */
       403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1249,6 +1321,12 @@ export interface operations {
       };
       /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */
       403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1294,6 +1372,12 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Too many requests from this client; the Retry-After header says when to try again. */
       429: {
         content: {
@@ -1325,6 +1409,12 @@ export interface operations {
       };
       /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */
       403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1361,6 +1451,12 @@ export interface operations {
       };
       /** @description The device is unknown. */
       404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1412,6 +1508,12 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Too many requests from this client; the Retry-After header says when to try again. */
       429: {
         content: {
@@ -1443,6 +1545,12 @@ export interface operations {
       };
       /** @description The device is unknown. */
       404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1488,6 +1596,12 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Too many requests from this client; the Retry-After header says when to try again. */
       429: {
         content: {
@@ -1527,6 +1641,12 @@ export interface operations {
       };
       /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */
       403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1577,6 +1697,12 @@ export interface operations {
       };
       /** @description The device is unknown. */
       404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1641,6 +1767,12 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description Too many requests from this client; the Retry-After header says when to try again. */
       429: {
         content: {
@@ -1688,6 +1820,12 @@ export interface operations {
       };
       /** @description The device is unknown. */
       404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
