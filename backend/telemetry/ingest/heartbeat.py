@@ -4,6 +4,7 @@ import threading
 
 from django.db import DatabaseError, close_old_connections, connection
 
+from common.outages import OutageLog
 from health.models import Heartbeat
 from health.services import heartbeat_beat
 from telemetry.ingest.receiver import MqttReceiver
@@ -25,7 +26,8 @@ class HeartbeatThread(threading.Thread):
         self.receiver = receiver
         self.stats = stats
         self.finished = threading.Event()
-        self._failing = False
+        # The writer logs a database outage itself; this says only that the heartbeat is missing.
+        self._outage = OutageLog(log, failed="could not write the ingest heartbeat")
 
     def run(self) -> None:
         while not self.finished.is_set():
@@ -40,11 +42,9 @@ class HeartbeatThread(threading.Thread):
         try:
             close_old_connections()
             heartbeat_beat(process=Heartbeat.Process.INGEST, state=state, details=dict(self.stats.totals))
-            self._failing = False
+            self._outage.success()
         except DatabaseError as error:
-            if not self._failing:  # once per outage; the writer logs the outage itself
-                log.warning("could not write the ingest heartbeat: %s", error)
-            self._failing = True
+            self._outage.failure(error)
             connection.close()
 
     def finish(self) -> None:

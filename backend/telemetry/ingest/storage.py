@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import DatabaseError, DataError, IntegrityError, connection
 from django.db.backends.signals import connection_created
 
+from common.outages import OutageLog
 from telemetry.ingest.writer import WireMessage, WriteResult
 from telemetry.payload import Reading, parse_message
 from telemetry.services import RejectedInput, telemetry_store_batch
@@ -35,6 +36,8 @@ class BatchWriter:
         self.should_stop = should_stop
         self.known_device_ids: set[str] = set()
         self._rejection_logged_at: dict[str, float] = {}
+        self._outage = OutageLog(log, failed="database write failed; the batch stays unacknowledged and is retried",
+                                 recovered="database is back", level=logging.ERROR)
 
     def write(self, messages: Sequence[WireMessage]) -> WriteResult | None:
         """Store one batch; the result, or None when stopped before the database came back.
@@ -71,7 +74,7 @@ class BatchWriter:
 
     def _commit(self, readings, rejections):
         """telemetry_store_batch, retried while the database is unavailable."""
-        delay, failing_since = 0.1, None
+        delay = 0.1
         while True:
             try:
                 result = telemetry_store_batch(
@@ -87,9 +90,7 @@ class BatchWriter:
             except POISON_DATABASE_ERRORS:
                 raise
             except DatabaseError as error:
-                if failing_since is None:
-                    failing_since = time.monotonic()
-                    log.error("database write failed; the batch stays unacknowledged and is retried: %s", error)
+                self._outage.failure(error)
                 connection.close()
                 if self.should_stop(delay):
                     log.warning("stopping with an unwritten batch of %d; the broker will redeliver it",
@@ -97,8 +98,7 @@ class BatchWriter:
                     return None
                 delay = min(delay * 2, DB_RETRY_MAX_SECONDS)
                 continue
-            if failing_since is not None:
-                log.info("database is back after %.1f s; batch written", time.monotonic() - failing_since)
+            self._outage.success()
             return result
 
     def _store_unstorable(self, message: WireMessage, error: Exception) -> WriteResult | None:

@@ -128,10 +128,10 @@ def writer_main(requests, replies, stop_event) -> None:
 
     django.setup()
     # Models can only be imported once Django is set up.
-    from common.longrunning import stop_query_logging
+    from common.longrunning import turn_off_debug
     from telemetry.ingest.storage import BatchWriter, commit_durably, database_durability
 
-    stop_query_logging()
+    turn_off_debug()
     commit_durably()
     # The parent's sentinel, not os.getppid(): a parent killed while this process was
     # still starting would make getppid() return the new parent from the start.

@@ -6,7 +6,8 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from common.longrunning import stop_query_logging
+from common.longrunning import turn_off_debug
+from devices.ids import is_device_id
 from telemetry.ingest.receiver import MqttReceiver, MqttSettings
 from telemetry.ingest.runner import (
     DEFAULT_BATCH_BYTES,
@@ -16,7 +17,6 @@ from telemetry.ingest.runner import (
     IngestRunner,
 )
 from telemetry.membership import Membership, MembershipError, claim_member_id
-from telemetry.payload import DEVICE_ID_PATTERN
 
 log = logging.getLogger("telemetry.ingest")
 
@@ -35,9 +35,9 @@ class Command(BaseCommand):
     def handle(self, *args, batch_size, batch_bytes, flush_ms, shared_group, summary_seconds, **options):
         if batch_size < 1 or batch_bytes < 1 or flush_ms < 1 or summary_seconds <= 0:
             raise CommandError("--batch-size, --batch-bytes, --flush-ms and --summary-seconds must be positive")
-        if shared_group and not DEVICE_ID_PATTERN.fullmatch(shared_group):
+        if shared_group and not is_device_id(shared_group):
             raise CommandError("--shared-group must be letters, digits, '.', '_' or '-'")
-        stop_query_logging()
+        turn_off_debug()
         # Held until the process exits, after its disconnect: the lock keeps the client id this member's.
         membership = self._claim_client_id(shared_group)
         topic = f"$share/{shared_group}/{settings.MQTT_TOPIC}" if shared_group else settings.MQTT_TOPIC
