@@ -1,7 +1,7 @@
 """The ingest's Prometheus metrics, served by the process that acknowledges messages.
 
 The writer subprocess stores the batches, but the counters live here in the main
-process, which receives every batch's BatchResult: one registry, one /metrics.
+process, which receives every batch's WriteResult (telemetry.ingest.writer): one registry, one /metrics.
 """
 import logging
 from collections.abc import Mapping
@@ -97,7 +97,7 @@ class IngestMetrics:
 
     def batch_written(self, result, *, messages: int, seconds: float,
                       reasons: Mapping[str, int] | None = None) -> None:
-        """A batch of `messages` committed after `seconds`, with its telemetry.services.BatchResult.
+        """A batch of `messages` committed after `seconds`, with its WriteResult (or a BatchResult).
 
         `reasons` counts the batch's rejections by their parse_message reason. The rejected
         counter moves by exactly `result.rejected` (redeliveries already stored are not

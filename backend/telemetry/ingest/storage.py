@@ -5,6 +5,7 @@ Imported only once Django is set up (by `writer_main`).
 """
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -70,7 +71,12 @@ class BatchWriter:
         result = self._commit(readings, rejections)
         if result is None:
             return None
-        return WriteResult(result.stored, result.duplicates, result.rejected, redelivered_without_ts)
+        return WriteResult(
+            stored=result.stored, duplicates=result.duplicates, rejected=result.rejected,
+            redelivered_without_ts=redelivered_without_ts, rejections_not_kept=result.rejections_not_kept,
+            rejection_redeliveries=result.rejection_redeliveries,
+            reasons=dict(Counter(item.reason for item in rejections)),
+        )
 
     def _commit(self, readings, rejections):
         """telemetry_store_batch, retried while the database is unavailable."""
@@ -115,7 +121,10 @@ class BatchWriter:
             log.error("a message on %s could not be kept as a rejection either (%s); dropped: %r",
                       topic, rejection_error, payload[:200])
             return WriteResult()
-        return None if result is None else WriteResult(rejected=result.rejected)
+        if result is None:
+            return None
+        return WriteResult(rejected=result.rejected, rejections_not_kept=result.rejections_not_kept,
+                           rejection_redeliveries=result.rejection_redeliveries, reasons={reason: 1})
 
     def _log_rejection(self, topic: str, reason: str) -> None:
         """At most one log line per reason a minute, whatever the volume."""

@@ -16,6 +16,7 @@ from telemetry.ingest.runner import (
     BatchPolicy,
     IngestRunner,
 )
+from telemetry.ingest_metrics import IngestMetrics
 from telemetry.membership import Membership, MembershipError, claim_member_id
 
 log = logging.getLogger("telemetry.ingest")
@@ -31,13 +32,19 @@ class Command(BaseCommand):
         parser.add_argument("--flush-ms", type=int, default=DEFAULT_FLUSH_MS, help="Write a batch when its first message is this old.")
         parser.add_argument("--shared-group", default="", help="Subscribe $share/NAME/<topic> to split the stream.")
         parser.add_argument("--summary-seconds", type=float, default=5.0, help="Throughput log interval.")
+        parser.add_argument("--metrics-port", type=int, default=settings.INGEST_METRICS_PORT,
+                            help="Serve Prometheus metrics at http://HOST:PORT/metrics (0: off; INGEST_METRICS_PORT).")
 
-    def handle(self, *args, batch_size, batch_bytes, flush_ms, shared_group, summary_seconds, **options):
+    def handle(self, *args, batch_size, batch_bytes, flush_ms, shared_group, summary_seconds, metrics_port,
+               **options):
         if batch_size < 1 or batch_bytes < 1 or flush_ms < 1 or summary_seconds <= 0:
             raise CommandError("--batch-size, --batch-bytes, --flush-ms and --summary-seconds must be positive")
+        if not 0 <= metrics_port <= 65535:
+            raise CommandError("--metrics-port must be 0 (off) or a TCP port")
         if shared_group and not is_device_id(shared_group):
             raise CommandError("--shared-group must be letters, digits, '.', '_' or '-'")
         turn_off_debug()
+        metrics = self._serve_metrics(metrics_port) if metrics_port else None
         # Held until the process exits, after its disconnect: the lock keeps the client id this member's.
         membership = self._claim_client_id(shared_group)
         topic = f"$share/{shared_group}/{settings.MQTT_TOPIC}" if shared_group else settings.MQTT_TOPIC
@@ -59,7 +66,18 @@ class Command(BaseCommand):
             policy=BatchPolicy(max_messages=batch_size, max_wait_ms=flush_ms, max_bytes=batch_bytes),
             stop=stop,
             summary_seconds=summary_seconds,
+            metrics=metrics,
         ).run()
+
+    @staticmethod
+    def _serve_metrics(port: int) -> IngestMetrics:
+        """The ingest's metrics, served from a daemon thread; a port already taken stops the command."""
+        metrics = IngestMetrics()
+        try:
+            metrics.serve(port)
+        except OSError as error:
+            raise CommandError(f"cannot serve metrics on port {port}: {error}") from error
+        return metrics
 
     @staticmethod
     def _claim_client_id(shared_group: str) -> Membership | None:
