@@ -11,6 +11,13 @@ class Device(models.Model):
         ONLINE = "ONLINE"
         OFFLINE = "OFFLINE"
 
+    class LinkState(models.TextChoices):
+        """What the device last said on devices/{id}/status (its own `online` or its will's `offline`)."""
+
+        UNKNOWN = "", "unknown"
+        ONLINE = "online"
+        OFFLINE = "offline"
+
     device_id = models.CharField(
         primary_key=True, max_length=DEVICE_ID_MAX_LENGTH, validators=[validate_device_id]
     )
@@ -20,6 +27,10 @@ class Device(models.Model):
     metadata = models.JSONField(blank=True, default=dict)
     status = models.CharField(max_length=7, choices=Status.choices, default=Status.ONLINE)
     last_seen = models.DateTimeField(null=True, blank=True)
+    link_state = models.CharField(max_length=7, choices=LinkState.choices, blank=True, default=LinkState.UNKNOWN,
+                                  db_default=LinkState.UNKNOWN)
+    # When the ingest received that status: compared with last_seen, so an old `offline` loses to newer readings.
+    link_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -27,6 +38,8 @@ class Device(models.Model):
         indexes = [
             # Serves the worker's deadline query: status = X and last_seen < deadline.
             models.Index(fields=["status", "last_seen"], name="device_status_last_seen"),
+            # Serves the worker's will query: link_state = 'offline' and status = 'ONLINE'.
+            models.Index(fields=["link_state", "status"], name="device_link_state_status"),
         ]
 
     def __str__(self) -> str:

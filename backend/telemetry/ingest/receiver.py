@@ -8,6 +8,8 @@ from datetime import datetime
 import paho.mqtt.client as mqtt
 from django.utils import timezone
 
+from telemetry.link_status import is_status_topic
+
 log = logging.getLogger("telemetry.ingest")
 
 # Payload bytes the ingest holds (received, not yet committed or given up) before it
@@ -26,6 +28,8 @@ class MqttSettings:
     password: str
     client_id: str
     topic: str
+    # The devices' status topic (telemetry.link_status), on the same session; "" for none.
+    status_topic: str = ""
     keepalive: int = 30
     reconnect_min_seconds: float = 0.5
     reconnect_max_seconds: float = 5.0
@@ -141,7 +145,12 @@ class MqttReceiver:
         self.subscription_refused = False
         self._session_present = flags.session_present
         self.state_changed.set()
-        client.subscribe(self.config.topic, qos=1)
+        client.subscribe([(topic, 1) for topic in self.topics])
+
+    @property
+    def topics(self) -> list[str]:
+        """What this receiver subscribes to, each at QoS 1."""
+        return [topic for topic in (self.config.topic, self.config.status_topic) if topic]
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         refused = [code for code in reason_codes if code.is_failure]
@@ -151,11 +160,11 @@ class MqttReceiver:
             self.subscription_refused = True
             self.state_changed.set()
             log.error("the broker refused the subscription to %s (%s): no readings will arrive; "
-                      "check the broker's ACL for this user", self.config.topic, refused[0])
+                      "check the broker's ACL for this user", " and ".join(self.topics), refused[0])
             return
         log.info(
             "connected, subscribed to %s (session %s)",
-            self.config.topic,
+            " and ".join(self.topics),
             "resumed" if self._session_present else "new",
         )
 
@@ -170,6 +179,12 @@ class MqttReceiver:
             topic = message.topic
         except UnicodeDecodeError:
             topic = message._topic.decode("utf-8", "backslashreplace")
+        if message.retain and is_status_topic(topic):
+            # A retained status replayed by a (re)subscription is news of an unknown age:
+            # a retained `online` of a device long gone, or an `offline` already counted.
+            # What happened while the ingest was away waits in its session as live messages.
+            self._client.ack(message.mid, message.qos)
+            return
         incoming = IncomingMessage(
             topic=topic,
             payload=message.payload,

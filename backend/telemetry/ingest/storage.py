@@ -15,6 +15,7 @@ from django.db.backends.signals import connection_created
 
 from common.outages import OutageLog
 from telemetry.ingest.writer import WireMessage, WriteResult
+from telemetry.link_status import LinkReport, is_status_topic, parse_status
 from telemetry.payload import Reading, parse_message
 from telemetry.services import RejectedInput, telemetry_store_batch
 
@@ -57,34 +58,37 @@ class BatchWriter:
             return first + second if second is not None else None
 
     def _store(self, messages: Sequence[WireMessage]) -> WriteResult | None:
-        readings, rejections, redelivered_without_ts = [], [], 0
+        readings, links, rejections, redelivered_without_ts = [], [], [], 0
         for topic, payload, received_epoch, redelivered in messages:
             received_at = datetime.fromtimestamp(received_epoch, tz=UTC)
-            outcome = parse_message(topic, payload, received_at)
-            if isinstance(outcome, Reading):
+            outcome = parse_status(topic, payload) if is_status_topic(topic) else parse_message(topic, payload, received_at)
+            if isinstance(outcome, LinkReport):
+                links.append((outcome, received_at))
+            elif isinstance(outcome, Reading):
                 readings.append((outcome, received_at))
                 # Without a ts the receive time is the key: a redelivery gets a new one.
                 redelivered_without_ts += redelivered and outcome.ts == received_at
             else:
                 rejections.append(RejectedInput(topic, payload, outcome.reason, received_at, redelivered))
                 self._log_rejection(topic, outcome.reason)
-        result = self._commit(readings, rejections)
+        result = self._commit(readings, rejections, links)
         if result is None:
             return None
         return WriteResult(
+            statuses=result.statuses,
             stored=result.stored, duplicates=result.duplicates, rejected=result.rejected,
             redelivered_without_ts=redelivered_without_ts, rejections_not_kept=result.rejections_not_kept,
             rejection_redeliveries=result.rejection_redeliveries,
             reasons=dict(Counter(item.reason for item in rejections)),
         )
 
-    def _commit(self, readings, rejections):
+    def _commit(self, readings, rejections, links=()):
         """telemetry_store_batch, retried while the database is unavailable."""
         delay = 0.1
         while True:
             try:
                 result = telemetry_store_batch(
-                    readings=readings, rejections=rejections, known_device_ids=self.known_device_ids
+                    readings=readings, rejections=rejections, known_device_ids=self.known_device_ids, links=links
                 )
             except IntegrityError as error:
                 # A cached device may have been deleted (e.g. in the admin): forget the cache.
@@ -100,7 +104,7 @@ class BatchWriter:
                 connection.close()
                 if self.should_stop(delay):
                     log.warning("stopping with an unwritten batch of %d; the broker will redeliver it",
-                                len(readings) + len(rejections))
+                                len(readings) + len(rejections) + len(links))
                     return None
                 delay = min(delay * 2, DB_RETRY_MAX_SECONDS)
                 continue

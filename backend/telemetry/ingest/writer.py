@@ -41,6 +41,7 @@ class WriteResult:
     redelivered_without_ts: int = 0
     rejections_not_kept: int = 0
     rejection_redeliveries: int = 0
+    statuses: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
 
     def __add__(self, other: "WriteResult") -> "WriteResult":
@@ -54,7 +55,7 @@ class WriteResult:
         return {name: getattr(self, name) for name in WRITE_COUNTERS}
 
 
-WRITE_COUNTERS = ("stored", "duplicates", "rejected", "redelivered_without_ts")
+WRITE_COUNTERS = ("stored", "duplicates", "rejected", "redelivered_without_ts", "statuses")
 SUMMED_FIELDS = (*WRITE_COUNTERS, "rejections_not_kept", "rejection_redeliveries")
 
 

@@ -23,7 +23,7 @@ class FakeStore:
         self.calls = []
         self.committed = []
 
-    def __call__(self, *, readings, rejections, known_device_ids):
+    def __call__(self, *, readings, rejections, known_device_ids, links=()):
         rejections = list(rejections)
         self.calls.append((readings, rejections))
         if self.transient_failures:

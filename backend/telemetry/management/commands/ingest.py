@@ -17,13 +17,15 @@ from telemetry.ingest.runner import (
     IngestRunner,
 )
 from telemetry.ingest_metrics import IngestMetrics
+from telemetry.link_status import STATUS_TOPIC
 from telemetry.membership import Membership, MembershipError, claim_member_id
 
 log = logging.getLogger("telemetry.ingest")
 
 
 class Command(BaseCommand):
-    help = "Subscribe to MQTT_TOPIC at QoS 1 and store readings in batches, acking after commit."
+    help = ("Subscribe to MQTT_TOPIC and the devices' status topic at QoS 1 and store readings and statuses "
+            "in batches, acking after commit.")
 
     def add_arguments(self, parser):
         parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="Write a batch at this many messages.")
@@ -47,7 +49,7 @@ class Command(BaseCommand):
         metrics = self._serve_metrics(metrics_port) if metrics_port else None
         # Held until the process exits, after its disconnect: the lock keeps the client id this member's.
         membership = self._claim_client_id(shared_group)
-        topic = f"$share/{shared_group}/{settings.MQTT_TOPIC}" if shared_group else settings.MQTT_TOPIC
+        share = f"$share/{shared_group}/" if shared_group else ""
         receiver = MqttReceiver(
             MqttSettings(
                 host=settings.MQTT_HOST,
@@ -55,7 +57,8 @@ class Command(BaseCommand):
                 username=settings.MQTT_USERNAME,
                 password=settings.MQTT_PASSWORD,
                 client_id=membership.client_id if membership else settings.MQTT_CLIENT_ID,
-                topic=topic,
+                topic=share + settings.MQTT_TOPIC,
+                status_topic=share + STATUS_TOPIC,
             )
         )
         stop = threading.Event()
