@@ -16,7 +16,7 @@ HEARTBEAT_SECONDS = 5.0
 
 
 class HeartbeatThread(threading.Thread):
-    """Writes the ingest's heartbeat every few seconds and at once when the broker state changes.
+    """Writes this ingest member's heartbeat every few seconds and at once when the broker state changes.
 
     It has its own thread so that a locked or absent database never stalls the main loop.
     """
@@ -26,6 +26,7 @@ class HeartbeatThread(threading.Thread):
         self.receiver = receiver
         self.stats = stats
         self.finished = threading.Event()
+        self.key = Heartbeat.ingest_member_key(receiver.config.client_id)
         # The writer logs a database outage itself; this says only that the heartbeat is missing.
         self._outage = OutageLog(log, failed="could not write the ingest heartbeat")
 
@@ -41,7 +42,7 @@ class HeartbeatThread(threading.Thread):
         """Record `state` and the totals so far; a database outage is logged once."""
         try:
             close_old_connections()
-            heartbeat_beat(process=Heartbeat.Process.INGEST, state=state, details=dict(self.stats.totals))
+            heartbeat_beat(process=self.key, state=state, details=dict(self.stats.totals))
             self._outage.success()
         except DatabaseError as error:
             self._outage.failure(error)
