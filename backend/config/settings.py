@@ -221,6 +221,12 @@ MQTT_USERNAME = env_str("MQTT_USERNAME", "")
 MQTT_PASSWORD = env_str("MQTT_PASSWORD", "")
 MQTT_TOPIC = env_str("MQTT_TOPIC", "devices/+/telemetry")
 MQTT_CLIENT_ID = env_str("MQTT_CLIENT_ID", "telemetry-ingest")
+# TLS to the broker: the CA that signed its certificate (the system's when empty), and
+# a client certificate and key for a listener that requires one.
+MQTT_TLS = env_bool("MQTT_TLS", False)
+MQTT_CA_FILE = env_str("MQTT_CA_FILE", "")
+MQTT_CERT_FILE = env_str("MQTT_CERT_FILE", "")
+MQTT_KEY_FILE = env_str("MQTT_KEY_FILE", "")
 # `ingest --shared-group` members: client id MQTT_CLIENT_ID-<slot>, each claiming the
 # lowest free slot through lock files here, or MQTT_CLIENT_ID-<INGEST_MEMBER_ID> if set.
 INGEST_MEMBER_ID = env_str("INGEST_MEMBER_ID", "")

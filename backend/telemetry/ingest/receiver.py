@@ -1,6 +1,7 @@
 """The MQTT side of the ingest: a paho client with a persistent session and manual acks."""
 import logging
 import queue
+import sys
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -8,6 +9,7 @@ from datetime import datetime
 import paho.mqtt.client as mqtt
 from django.utils import timezone
 
+from common.outages import OutageLog
 from telemetry.link_status import is_status_topic
 
 log = logging.getLogger("telemetry.ingest")
@@ -34,6 +36,10 @@ class MqttSettings:
     reconnect_min_seconds: float = 0.5
     reconnect_max_seconds: float = 5.0
     max_held_bytes: int = DEFAULT_MAX_HELD_BYTES
+    tls: bool = False
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +88,12 @@ class MqttReceiver:
         )
         if config.username:
             self._client.username_pw_set(config.username, config.password or None)
+        if config.tls:
+            # Reads the files now: a missing or unreadable one fails at start (OSError, ssl.SSLError).
+            self._client.tls_set(ca_certs=config.ca_file or None, certfile=config.cert_file or None,
+                                 keyfile=config.key_file or None)
+        self._unreachable = OutageLog(log, failed=f"cannot connect to {self.url}; retrying",
+                                      recovered="the broker is reachable again")
         self._client.reconnect_delay_set(
             min_delay=config.reconnect_min_seconds, max_delay=config.reconnect_max_seconds
         )
@@ -89,10 +101,17 @@ class MqttReceiver:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
+        self._client.on_connect_fail = self._on_connect_fail
+
+    @property
+    def url(self) -> str:
+        """Where the receiver connects, for log lines."""
+        scheme = "mqtts" if self.config.tls else "mqtt"
+        return f"{scheme}://{self.config.host}:{self.config.port}"
 
     def start(self) -> None:
         """Connect in the background; paho retries with backoff until the broker answers."""
-        log.info("connecting to mqtt://%s:%s as %r", self.config.host, self.config.port, self.config.client_id)
+        log.info("connecting to %s as %r", self.url, self.config.client_id)
         self._client.connect_async(self.config.host, self.config.port, keepalive=self.config.keepalive)
         self._client.loop_start()
 
@@ -136,7 +155,14 @@ class MqttReceiver:
         stop.set()
         self.messages.put(WAKE_UP)
 
+    def _on_connect_fail(self, client, userdata) -> None:
+        # paho calls this inside its `except OSError` (refused, unreachable, a TLS
+        # handshake that failed): the error being handled is the reason, logged once an outage.
+        error = sys.exc_info()[1] or ConnectionError("connection failed")
+        self._unreachable.failure(error)
+
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._unreachable.success()
         if reason_code.is_failure:
             log.error("broker refused the connection: %s", reason_code)
             return

@@ -45,22 +45,16 @@ class Command(BaseCommand):
             raise CommandError("--metrics-port must be 0 (off) or a TCP port")
         if shared_group and not is_device_id(shared_group):
             raise CommandError("--shared-group must be letters, digits, '.', '_' or '-'")
+        self._check_tls_settings()
         turn_off_debug()
         metrics = self._serve_metrics(metrics_port) if metrics_port else None
         # Held until the process exits, after its disconnect: the lock keeps the client id this member's.
         membership = self._claim_client_id(shared_group)
         share = f"$share/{shared_group}/" if shared_group else ""
-        receiver = MqttReceiver(
-            MqttSettings(
-                host=settings.MQTT_HOST,
-                port=settings.MQTT_PORT,
-                username=settings.MQTT_USERNAME,
-                password=settings.MQTT_PASSWORD,
-                client_id=membership.client_id if membership else settings.MQTT_CLIENT_ID,
-                topic=share + settings.MQTT_TOPIC,
-                status_topic=share + STATUS_TOPIC,
-            )
-        )
+        try:
+            receiver = self._receiver(membership, share)
+        except OSError as error:  # ssl.SSLError included: a file that is not a certificate or key
+            raise CommandError(f"cannot set up TLS to the broker: {error}") from error
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: receiver.wake_for_stop(stop))
@@ -71,6 +65,36 @@ class Command(BaseCommand):
             summary_seconds=summary_seconds,
             metrics=metrics,
         ).run()
+
+    @staticmethod
+    def _check_tls_settings() -> None:
+        """Certificate files are only read with MQTT_TLS, and a client key needs its certificate."""
+        files = {"MQTT_CA_FILE": settings.MQTT_CA_FILE, "MQTT_CERT_FILE": settings.MQTT_CERT_FILE,
+                 "MQTT_KEY_FILE": settings.MQTT_KEY_FILE}
+        if not settings.MQTT_TLS and any(files.values()):
+            named = ", ".join(name for name, value in files.items() if value)
+            raise CommandError(f"{named} set without MQTT_TLS=true: the connection would not use TLS")
+        if settings.MQTT_KEY_FILE and not settings.MQTT_CERT_FILE:
+            raise CommandError("MQTT_KEY_FILE needs MQTT_CERT_FILE (the client certificate it belongs to)")
+
+    @staticmethod
+    def _receiver(membership: Membership | None, share: str) -> MqttReceiver:
+        """The MQTT side, from the settings (TLS files are read here)."""
+        return MqttReceiver(
+            MqttSettings(
+                host=settings.MQTT_HOST,
+                port=settings.MQTT_PORT,
+                username=settings.MQTT_USERNAME,
+                password=settings.MQTT_PASSWORD,
+                client_id=membership.client_id if membership else settings.MQTT_CLIENT_ID,
+                topic=share + settings.MQTT_TOPIC,
+                status_topic=share + STATUS_TOPIC,
+                tls=settings.MQTT_TLS,
+                ca_file=settings.MQTT_CA_FILE,
+                cert_file=settings.MQTT_CERT_FILE,
+                key_file=settings.MQTT_KEY_FILE,
+            )
+        )
 
     @staticmethod
     def _serve_metrics(port: int) -> IngestMetrics:
