@@ -179,14 +179,15 @@ class MqttReceiver:
         return [topic for topic in (self.config.topic, self.config.status_topic) if topic]
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
-        refused = [code for code in reason_codes if code.is_failure]
+        refused = [(topic, code) for topic, code in zip(self.topics, reason_codes, strict=False) if code.is_failure]
         if refused:
             # Mosquitto answers 0x80 when its ACL denies the topic: the session stays up
-            # but no reading will ever arrive, which the health endpoint must show.
+            # but nothing on it will ever arrive, which the health endpoint must show.
             self.subscription_refused = True
             self.state_changed.set()
-            log.error("the broker refused the subscription to %s (%s): no readings will arrive; "
-                      "check the broker's ACL for this user", " and ".join(self.topics), refused[0])
+            log.error("the broker refused the subscription to %s (%s): nothing on it will arrive; "
+                      "check the broker's ACL for this user", " and ".join(topic for topic, _ in refused),
+                      refused[0][1])
             return
         log.info(
             "connected, subscribed to %s (session %s)",
