@@ -56,8 +56,8 @@ class StartError(Exception):
 class Link:
     """One MQTT connection and its reconnect schedule."""
 
-    __slots__ = ("client", "client_id", "status_topic", "status_mid", "connected", "ever_connected", "refusal", "retry_at",
-                 "backoff", "waiting")
+    __slots__ = ("client", "client_id", "status_topic", "status_mid", "connected", "ever_connected", "refusal",
+                 "retry_at", "backoff", "waiting")
 
     def __init__(self, client: mqtt.Client, client_id: str, status_topic: str | None = None) -> None:
         self.client = client
