@@ -61,11 +61,14 @@ class StartError(Exception):
 class Link:
     """One MQTT connection and its reconnect schedule."""
 
-    __slots__ = ("client", "client_id", "connected", "ever_connected", "refusal", "retry_at", "backoff", "waiting")
+    __slots__ = ("client", "client_id", "status_topic", "status_mid", "connected", "ever_connected", "refusal",
+                 "retry_at", "backoff", "waiting")
 
-    def __init__(self, client: mqtt.Client, client_id: str) -> None:
+    def __init__(self, client: mqtt.Client, client_id: str, status_topic: str | None = None) -> None:
         self.client = client
         self.client_id = client_id
+        self.status_topic = status_topic
+        self.status_mid: int | None = None  # the `online` in flight, which is not a reading
         self.connected = False
         self.ever_connected = False
         self.refusal: str | None = None
@@ -85,11 +88,16 @@ class ClientPool:
         max_inflight: int = 20,
         max_buffered: int = 1000,
         clock: Callable[[], float] = time.monotonic,
+        status_topics: list[str | None] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.selector = selectors.DefaultSelector()
-        self.links = [self._make_link(client_id, max_inflight, max_buffered) for client_id in client_ids]
+        # A link with a status topic says `online` there (retained) at each connect and
+        # leaves a will of `offline` (retained), which the broker publishes if it drops.
+        status_topics = status_topics or [None] * len(client_ids)
+        self.links = [self._make_link(client_id, max_inflight, max_buffered, status_topic)
+                      for client_id, status_topic in zip(client_ids, status_topics, strict=True)]
         self.connected = 0
         self.reconnects = 0
         self.accepted = 0  # messages handed to paho and kept by it until acknowledged
@@ -107,7 +115,7 @@ class ClientPool:
 
     # -- set-up -------------------------------------------------------------------------
 
-    def _make_link(self, client_id: str, max_inflight: int, max_buffered: int) -> Link:
+    def _make_link(self, client_id: str, max_inflight: int, max_buffered: int, status_topic: str | None) -> Link:
         client = mqtt.Client(
             callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -116,8 +124,10 @@ class ClientPool:
         )
         if self.settings.tls:
             client.tls_set(ca_certs=self.settings.ca_file)
-        link = Link(client, client_id)
+        link = Link(client, client_id, status_topic)
         client.user_data_set(link)
+        if status_topic:
+            client.will_set(status_topic, "offline", qos=1, retain=True)
         if self.settings.username:
             client.username_pw_set(self.settings.username, self.settings.password)
         client.max_inflight_messages_set(max_inflight)
@@ -298,6 +308,8 @@ class ClientPool:
             return
         link.connected = True
         link.backoff = RETRY_FIRST_SECONDS
+        if link.status_topic:
+            link.status_mid = client.publish(link.status_topic, "online", qos=1, retain=True).mid
         self.connected += 1
         if link.ever_connected:
             self.reconnects += 1
@@ -328,6 +340,9 @@ class ClientPool:
                         self.settings.address, link.client_id, why)
 
     def _on_publish(self, client, link: Link, mid, reason_code, properties) -> None:
+        if mid == link.status_mid:
+            link.status_mid = None
+            return
         self.acked += 1
 
     def _on_socket_open(self, client, link: Link, sock) -> None:

@@ -80,6 +80,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--silent-for", type=float, metavar="S", help="... for S seconds, then publish again")
     parser.add_argument("--summary-seconds", type=float, default=5.0,
                         help="seconds between a fleet's summary lines (default 5)")
+    parser.add_argument("--no-will", action="store_true",
+                        help="do not publish `online` to devices/{id}/status at connect nor leave a last will of "
+                             "`offline` there (a --single-connection fleet never does: a connection has one will)")
+    parser.add_argument("--keepalive", type=int, default=60,
+                        help="MQTT keepalive in seconds; the broker notices a dead connection after 1.5 times it "
+                             "(default 60)")
     parser.add_argument("--connect-retries", type=int, default=5,
                         help="retries when the broker is unreachable at start, before giving up (default 5)")
     args = parser.parse_args(argv)
@@ -88,6 +94,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--devices must be at least 1")
     if args.interval < 0.001:
         parser.error("--interval must be at least 0.001 s (readings of a device need distinct ms timestamps)")
+    if args.keepalive < 1:
+        parser.error("--keepalive must be at least 1 s")
     if args.drop_rate < 0:
         parser.error("--drop-rate must be 0 (none) or a positive N")
     if args.count is not None and args.count < 1:
@@ -288,18 +296,21 @@ def main(argv: list[str] | None = None) -> int:
     pid = os.getpid()
     if args.single_connection or len(ids) == 1:
         client_ids = [f"{ids[0]}-{pid}" if len(ids) == 1 else f"simulator-{pid}"]
+        status_topics = [f"devices/{ids[0]}/status" if len(ids) == 1 and not args.no_will else None]
         buffered = min(SHARED_BUFFER_MAX, BUFFER_PER_DEVICE * len(ids))
         pool_options = {"max_inflight": SHARED_INFLIGHT, "max_buffered": buffered}
     else:
         # Each device is its own client, as it would be in the field; the pid keeps two
         # simulators of the same device from taking each other's session over.
         client_ids = [f"{device_id}-{pid}" for device_id in ids]
+        status_topics = [None if args.no_will else f"devices/{device_id}/status" for device_id in ids]
         pool_options = {"max_buffered": BUFFER_PER_DEVICE}
         _raise_open_file_limit(len(ids) + 256)
     settings = BrokerSettings(host=args.host, port=args.port, username=args.username, password=args.password,
-                              tls=args.tls, ca_file=args.ca_file, transport=args.transport)
+                              tls=args.tls, ca_file=args.ca_file, transport=args.transport,
+                              keepalive=args.keepalive)
     pool = HttpSender(args.http, args.api_key, batch=args.batch) if args.http else ClientPool(
-        settings, client_ids, **pool_options)
+        settings, client_ids, status_topics=status_topics, **pool_options)
     address = pool.address if args.http else settings.address
     simulation = Simulation(args, pool, devices)
     for signum in (signal.SIGINT, signal.SIGTERM):

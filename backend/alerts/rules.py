@@ -363,6 +363,11 @@ def offline_payload(*, last_seen: datetime, offline_after: float | None = None, 
     return payload
 
 
+def will_offline_payload(*, last_seen: datetime, since: datetime) -> dict:
+    """OFFLINE payload of a device whose last will said so: when it was last heard, when the will came."""
+    return {**offline_payload(last_seen=last_seen), "reason": "will", "link_changed_at": iso_utc(since)}
+
+
 def online_payload(*, offline_since: datetime) -> dict:
     """ONLINE payload: since when the device had been OFFLINE."""
     return {"offline_since": iso_utc(offline_since)}

@@ -121,6 +121,35 @@ def devices_mark_offline(
     return DeviceStep(examined=len(due), alerts=len(due))
 
 
+def devices_mark_link_offline(*, now: datetime, limit: int = DEVICES_PER_STATEMENT) -> DeviceStep:
+    """Mark ONLINE devices whose last word on their status topic is `offline` (their will) OFFLINE.
+
+    Whatever the silence allowed: the broker published the will because the connection
+    dropped. An `offline` older than the device's last reading is past news and ignored.
+    """
+    gone = Device.objects.filter(
+        link_state=Device.LinkState.OFFLINE, status=Device.Status.ONLINE, last_seen__lte=F("link_changed_at")
+    )
+    if not gone.exists():
+        return DeviceStep(examined=0, alerts=0)
+    with transaction.atomic():
+        due = list(gone.select_for_update(skip_locked=True).order_by().values_list("pk", "last_seen",
+                                                                                   "link_changed_at")[:limit])
+        if not due:
+            return DeviceStep(examined=0, alerts=0)
+        ids = [pk for pk, _, _ in due]
+        _cas_status(ids, old=Device.Status.ONLINE, new=Device.Status.OFFLINE)
+        cleared = alerts_clear(ids, Alert.Type.OFFLINE, now=now)
+        raised = Alert.objects.bulk_create(
+            alert_new(pk, Alert.Type.OFFLINE, ts=now, payload=rules.will_offline_payload(last_seen=seen, since=since))
+            for pk, seen, since in due
+        )
+        _record_offline(ids, since=now)
+        _alerts_changed(raised=raised, cleared=cleared)
+    log_alerts("OFFLINE", [(pk, f"will published at {since.isoformat()}") for pk, _, since in due])
+    return DeviceStep(examined=len(due), alerts=len(due))
+
+
 def devices_mark_online(*, now: datetime, limit: int = DEVICES_PER_STATEMENT) -> DeviceStep:
     """Mark OFFLINE devices that have sent since they went OFFLINE ONLINE, one alert each.
 
@@ -203,7 +232,7 @@ def alerts_evaluate(*, threshold: float | None = None, offline_after: float | No
     book = rule_book_load(**overrides)
     started = time.monotonic()
     online = _repeat(lambda: devices_mark_online(now=timezone.now()))
-    offline = 0
+    offline = _repeat(lambda: devices_mark_link_offline(now=timezone.now()))
     for where, limit, source in offline_groups(book):
         offline += _repeat(lambda where=where, limit=limit, source=source: devices_mark_offline(
             now=timezone.now(), offline_after=limit, where=where, source=source))

@@ -11,7 +11,3 @@ def turn_off_debug() -> None:
     """
     settings.DEBUG = False
 
-
-# The old name, still imported by the ingest command and the ingest writer; to be
-# removed once they call turn_off_debug.
-stop_query_logging = turn_off_debug

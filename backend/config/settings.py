@@ -227,6 +227,12 @@ MQTT_ADMIN_USERNAME = env_str("MQTT_ADMIN_USERNAME", "")
 MQTT_ADMIN_PASSWORD = env_str("MQTT_ADMIN_PASSWORD", "")
 MQTT_ADMIN_HOST = env_str("MQTT_ADMIN_HOST", "") or MQTT_HOST
 MQTT_ADMIN_PORT = env_int("MQTT_ADMIN_PORT", 1883, minimum=1)
+# TLS to the broker: the CA that signed its certificate (the system's when empty), and
+# a client certificate and key for a listener that requires one.
+MQTT_TLS = env_bool("MQTT_TLS", False)
+MQTT_CA_FILE = env_str("MQTT_CA_FILE", "")
+MQTT_CERT_FILE = env_str("MQTT_CERT_FILE", "")
+MQTT_KEY_FILE = env_str("MQTT_KEY_FILE", "")
 # `ingest --shared-group` members: client id MQTT_CLIENT_ID-<slot>, each claiming the
 # lowest free slot through lock files here, or MQTT_CLIENT_ID-<INGEST_MEMBER_ID> if set.
 INGEST_MEMBER_ID = env_str("INGEST_MEMBER_ID", "")

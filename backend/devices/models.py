@@ -11,6 +11,13 @@ class Device(models.Model):
         ONLINE = "ONLINE"
         OFFLINE = "OFFLINE"
 
+    class LinkState(models.TextChoices):
+        """What the device last said on devices/{id}/status (its own `online` or its will's `offline`)."""
+
+        UNKNOWN = "", "unknown"
+        ONLINE = "online"
+        OFFLINE = "offline"
+
     device_id = models.CharField(
         primary_key=True, max_length=DEVICE_ID_MAX_LENGTH, validators=[validate_device_id]
     )
@@ -20,6 +27,10 @@ class Device(models.Model):
     metadata = models.JSONField(blank=True, default=dict)
     status = models.CharField(max_length=7, choices=Status.choices, default=Status.ONLINE)
     last_seen = models.DateTimeField(null=True, blank=True)
+    link_state = models.CharField(max_length=7, choices=LinkState.choices, blank=True, default=LinkState.UNKNOWN,
+                                  db_default=LinkState.UNKNOWN)
+    # When the ingest received that status: compared with last_seen, so an old `offline` loses to newer readings.
+    link_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # HMAC-SHA256 of the device's API key (devices.keys); empty for a device that has none.
     key_hash = models.CharField(max_length=64, blank=True, default="", db_default="", editable=False)
@@ -35,6 +46,8 @@ class Device(models.Model):
             models.Index(fields=["status", "last_seen"], name="device_status_last_seen"),
             # Tells a key of another device (403) from a wrong key (401) in one lookup.
             models.Index(fields=["key_hash"], name="device_key_hash", condition=~models.Q(key_hash="")),
+            # Serves the worker's will query: link_state = 'offline' and status = 'ONLINE'.
+            models.Index(fields=["link_state", "status"], name="device_link_state_status"),
         ]
 
     def __str__(self) -> str:

@@ -1,7 +1,7 @@
 """The ingest's Prometheus metrics, served by the process that acknowledges messages.
 
 The writer subprocess stores the batches, but the counters live here in the main
-process, which receives every batch's BatchResult: one registry, one /metrics.
+process, which receives every batch's WriteResult (telemetry.ingest.writer): one registry, one /metrics.
 """
 import logging
 from collections.abc import Mapping
@@ -28,6 +28,8 @@ def _reason_labels() -> dict[str, str]:
         "no metric": "no_metric",
         "ts before 2000-01-01": "ts_too_old",
         "ts more than 5 minutes in the future": "ts_in_future",
+        "topic is not devices/{deviceId}/status with a valid device id": "topic",
+        "status is neither online nor offline": "status",
     }
     for name, (low, high) in METRIC_RANGES.items():
         labels[f"{name} is not a number"] = "not_a_number"
@@ -77,6 +79,10 @@ class IngestMetrics:
             "telemetry_ingest_redelivered_without_ts",
             "Redelivered readings without a ts of their own (their receive time is new).", registry=r,
         )
+        self._statuses = Counter(
+            "telemetry_ingest_statuses", "Status messages (online, offline) taken into the devices' link state.",
+            registry=r,
+        )
         self._batch_messages = Histogram(
             "telemetry_ingest_batch_messages", "Messages per written batch.", buckets=BATCH_SIZE_BUCKETS, registry=r
         )
@@ -97,7 +103,7 @@ class IngestMetrics:
 
     def batch_written(self, result, *, messages: int, seconds: float,
                       reasons: Mapping[str, int] | None = None) -> None:
-        """A batch of `messages` committed after `seconds`, with its telemetry.services.BatchResult.
+        """A batch of `messages` committed after `seconds`, with its WriteResult (or a BatchResult).
 
         `reasons` counts the batch's rejections by their parse_message reason. The rejected
         counter moves by exactly `result.rejected` (redeliveries already stored are not
@@ -120,6 +126,7 @@ class IngestMetrics:
         self._rejections_not_kept.inc(result.rejections_not_kept)
         self._rejection_redeliveries.inc(result.rejection_redeliveries)
         self._redelivered_without_ts.inc(getattr(result, "redelivered_without_ts", 0))
+        self._statuses.inc(getattr(result, "statuses", 0))
         self._batch_messages.observe(messages)
         self._commit_seconds.observe(seconds)
 

@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-# The rule is devices.ids'; the ingest command still imports DEVICE_ID_PATTERN from here.
-from devices.ids import DEVICE_ID_PATTERN, is_device_id  # noqa: F401
+from devices.ids import is_device_id
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 TOPIC_PATTERN = re.compile(r"devices/([^/]+)/telemetry")

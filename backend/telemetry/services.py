@@ -6,10 +6,11 @@ from datetime import datetime, timedelta
 import orjson
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Case, CharField, Count, DateTimeField, Q, Value, When
 from django.db.models.functions import TruncHour
 
 from devices.models import Device
+from telemetry.link_status import ONLINE, LinkReport
 from telemetry.models import RejectedMessage, Telemetry
 from telemetry.payload import Reading, device_id_from_topic
 from telemetry.rejections import (
@@ -53,6 +54,8 @@ class BatchResult:
     rejection_redeliveries: int = 0
     # Devices whose readings were all rejected, with the reason (see _refused_devices).
     refused_devices: dict[str, str] = field(default_factory=dict)
+    # Status messages (telemetry.link_status) taken into the devices' link state.
+    statuses: int = 0
 
 
 class _RowCounter:
@@ -132,6 +135,7 @@ def telemetry_store_batch(
     readings: list[tuple[Reading, datetime]],
     rejections: Iterable[RejectedInput],
     known_device_ids: set[str],
+    links: Iterable[tuple[LinkReport, datetime]] = (),
 ) -> BatchResult:
     """Store readings (each with its receive time) and rejections in one transaction.
 
@@ -143,9 +147,14 @@ def telemetry_store_batch(
     read once per batch, decides which exist).
     Rejections are counted and only a sample of them stored (telemetry.rejections); a
     redelivered rejection that is already stored is neither stored nor counted again.
+    `links` (each status report with its receive time) set the devices' link state; an
+    `online` also counts as being heard (last_seen) and creates an unknown device.
     """
     rejections = list(rejections)
-    refused, existing = _refused_devices({reading.device_id for reading, _ in readings}) if readings else ({}, set())
+    links = list(links)
+    latest_links = {report.device_id: (report.state, received_at) for report, received_at in links}
+    asked = {reading.device_id for reading, _ in readings} | latest_links.keys()
+    refused, existing = _refused_devices(asked) if asked else ({}, set())
     if refused:
         rejections += [
             RejectedInput(topic=f"devices/{reading.device_id}/telemetry", payload=_reading_payload(reading),
@@ -154,6 +163,8 @@ def telemetry_store_batch(
             if reading.device_id in refused
         ]
         readings = [(reading, received_at) for reading, received_at in readings if reading.device_id not in refused]
+        # A refused device's status is dropped with its readings: it must not come back ONLINE.
+        latest_links = {device_id: link for device_id, link in latest_links.items() if device_id not in refused}
     candidates = [
         Candidate(
             digest=rejection_digest(item.topic, item.payload),
@@ -177,8 +188,9 @@ def telemetry_store_batch(
     ]
     last_seen = max((received_at for _, received_at in readings), default=None)
     device_ids = {reading.device_id for reading, _ in readings}
+    heard = {device_id: at for device_id, (state, at) in latest_links.items() if state == ONLINE}
     # The database, just read, says which exist; the cache is only kept up to date.
-    new_device_ids = device_ids - existing if readings else set()
+    new_device_ids = (device_ids | heard.keys()) - existing
     # Built before the transaction: SQLite's write lock is held from BEGIN IMMEDIATE.
     reading_rows = [
         Telemetry(
@@ -197,7 +209,8 @@ def telemetry_store_batch(
     with transaction.atomic():
         if new_device_ids:
             Device.objects.bulk_create(
-                [Device(device_id=device_id, last_seen=last_seen) for device_id in sorted(new_device_ids)],
+                [Device(device_id=device_id, last_seen=last_seen or heard[device_id])
+                 for device_id in sorted(new_device_ids)],
                 ignore_conflicts=True,
             )
         if reading_rows:
@@ -206,6 +219,8 @@ def telemetry_store_batch(
             Device.objects.filter(device_id__in=device_ids).filter(
                 Q(last_seen__isnull=True) | Q(last_seen__lt=last_seen)
             ).update(last_seen=last_seen)
+        if latest_links:
+            _links_store(latest_links, heard)
         # Last, so that the PostgreSQL lock it takes is held only until the commit.
         plan = _rejections_store(candidates, rejected_rows) if candidates else SamplePlan()
         transaction.on_commit(lambda: known_device_ids.update(new_device_ids))
@@ -217,4 +232,19 @@ def telemetry_store_batch(
         rejections_not_kept=plan.not_kept,
         rejection_redeliveries=plan.redeliveries,
         refused_devices=refused,
+        statuses=len(links),
     )
+
+
+def _links_store(latest: dict[str, tuple[str, datetime]], heard: dict[str, datetime]) -> None:
+    """Each device's newest status of the batch, never replacing a newer one; `online` moves last_seen."""
+    state = Case(*(When(pk=pk, then=Value(value)) for pk, (value, _) in latest.items()), output_field=CharField())
+    changed_at = Case(*(When(pk=pk, then=Value(at)) for pk, (_, at) in latest.items()), output_field=DateTimeField())
+    Device.objects.filter(pk__in=list(latest)).filter(
+        Q(link_changed_at__isnull=True) | Q(link_changed_at__lt=changed_at)
+    ).update(link_state=state, link_changed_at=changed_at)
+    if heard:
+        heard_at = Case(*(When(pk=pk, then=Value(at)) for pk, at in heard.items()), output_field=DateTimeField())
+        Device.objects.filter(pk__in=list(heard)).filter(
+            Q(last_seen__isnull=True) | Q(last_seen__lt=heard_at)
+        ).update(last_seen=heard_at)

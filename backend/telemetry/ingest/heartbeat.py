@@ -4,6 +4,7 @@ import threading
 
 from django.db import DatabaseError, close_old_connections, connection
 
+from common.outages import OutageLog
 from health.models import Heartbeat
 from health.services import heartbeat_beat
 from telemetry.ingest.receiver import MqttReceiver
@@ -15,7 +16,7 @@ HEARTBEAT_SECONDS = 5.0
 
 
 class HeartbeatThread(threading.Thread):
-    """Writes the ingest's heartbeat every few seconds and at once when the broker state changes.
+    """Writes this ingest member's heartbeat every few seconds and at once when the broker state changes.
 
     It has its own thread so that a locked or absent database never stalls the main loop.
     """
@@ -25,7 +26,9 @@ class HeartbeatThread(threading.Thread):
         self.receiver = receiver
         self.stats = stats
         self.finished = threading.Event()
-        self._failing = False
+        self.key = Heartbeat.ingest_member_key(receiver.config.client_id)
+        # The writer logs a database outage itself; this says only that the heartbeat is missing.
+        self._outage = OutageLog(log, failed="could not write the ingest heartbeat")
 
     def run(self) -> None:
         while not self.finished.is_set():
@@ -39,12 +42,10 @@ class HeartbeatThread(threading.Thread):
         """Record `state` and the totals so far; a database outage is logged once."""
         try:
             close_old_connections()
-            heartbeat_beat(process=Heartbeat.Process.INGEST, state=state, details=dict(self.stats.totals))
-            self._failing = False
+            heartbeat_beat(process=self.key, state=state, details=dict(self.stats.totals))
+            self._outage.success()
         except DatabaseError as error:
-            if not self._failing:  # once per outage; the writer logs the outage itself
-                log.warning("could not write the ingest heartbeat: %s", error)
-            self._failing = True
+            self._outage.failure(error)
             connection.close()
 
     def finish(self) -> None:

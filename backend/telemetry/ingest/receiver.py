@@ -1,12 +1,16 @@
 """The MQTT side of the ingest: a paho client with a persistent session and manual acks."""
 import logging
 import queue
+import sys
 import threading
 from dataclasses import dataclass
 from datetime import datetime
 
 import paho.mqtt.client as mqtt
 from django.utils import timezone
+
+from common.outages import OutageLog
+from telemetry.link_status import is_status_topic
 
 log = logging.getLogger("telemetry.ingest")
 
@@ -26,10 +30,16 @@ class MqttSettings:
     password: str
     client_id: str
     topic: str
+    # The devices' status topic (telemetry.link_status), on the same session; "" for none.
+    status_topic: str = ""
     keepalive: int = 30
     reconnect_min_seconds: float = 0.5
     reconnect_max_seconds: float = 5.0
     max_held_bytes: int = DEFAULT_MAX_HELD_BYTES
+    tls: bool = False
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +88,12 @@ class MqttReceiver:
         )
         if config.username:
             self._client.username_pw_set(config.username, config.password or None)
+        if config.tls:
+            # Reads the files now: a missing or unreadable one fails at start (OSError, ssl.SSLError).
+            self._client.tls_set(ca_certs=config.ca_file or None, certfile=config.cert_file or None,
+                                 keyfile=config.key_file or None)
+        self._unreachable = OutageLog(log, failed=f"cannot connect to {self.url}; retrying",
+                                      recovered="the broker is reachable again")
         self._client.reconnect_delay_set(
             min_delay=config.reconnect_min_seconds, max_delay=config.reconnect_max_seconds
         )
@@ -85,10 +101,17 @@ class MqttReceiver:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
+        self._client.on_connect_fail = self._on_connect_fail
+
+    @property
+    def url(self) -> str:
+        """Where the receiver connects, for log lines."""
+        scheme = "mqtts" if self.config.tls else "mqtt"
+        return f"{scheme}://{self.config.host}:{self.config.port}"
 
     def start(self) -> None:
         """Connect in the background; paho retries with backoff until the broker answers."""
-        log.info("connecting to mqtt://%s:%s as %r", self.config.host, self.config.port, self.config.client_id)
+        log.info("connecting to %s as %r", self.url, self.config.client_id)
         self._client.connect_async(self.config.host, self.config.port, keepalive=self.config.keepalive)
         self._client.loop_start()
 
@@ -132,7 +155,14 @@ class MqttReceiver:
         stop.set()
         self.messages.put(WAKE_UP)
 
+    def _on_connect_fail(self, client, userdata) -> None:
+        # paho calls this inside its `except OSError` (refused, unreachable, a TLS
+        # handshake that failed): the error being handled is the reason, logged once an outage.
+        error = sys.exc_info()[1] or ConnectionError("connection failed")
+        self._unreachable.failure(error)
+
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._unreachable.success()
         if reason_code.is_failure:
             log.error("broker refused the connection: %s", reason_code)
             return
@@ -141,21 +171,27 @@ class MqttReceiver:
         self.subscription_refused = False
         self._session_present = flags.session_present
         self.state_changed.set()
-        client.subscribe(self.config.topic, qos=1)
+        client.subscribe([(topic, 1) for topic in self.topics])
+
+    @property
+    def topics(self) -> list[str]:
+        """What this receiver subscribes to, each at QoS 1."""
+        return [topic for topic in (self.config.topic, self.config.status_topic) if topic]
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
-        refused = [code for code in reason_codes if code.is_failure]
+        refused = [(topic, code) for topic, code in zip(self.topics, reason_codes, strict=False) if code.is_failure]
         if refused:
             # Mosquitto answers 0x80 when its ACL denies the topic: the session stays up
-            # but no reading will ever arrive, which the health endpoint must show.
+            # but nothing on it will ever arrive, which the health endpoint must show.
             self.subscription_refused = True
             self.state_changed.set()
-            log.error("the broker refused the subscription to %s (%s): no readings will arrive; "
-                      "check the broker's ACL for this user", self.config.topic, refused[0])
+            log.error("the broker refused the subscription to %s (%s): nothing on it will arrive; "
+                      "check the broker's ACL for this user", " and ".join(topic for topic, _ in refused),
+                      refused[0][1])
             return
         log.info(
             "connected, subscribed to %s (session %s)",
-            self.config.topic,
+            " and ".join(self.topics),
             "resumed" if self._session_present else "new",
         )
 
@@ -170,6 +206,12 @@ class MqttReceiver:
             topic = message.topic
         except UnicodeDecodeError:
             topic = message._topic.decode("utf-8", "backslashreplace")
+        if message.retain and is_status_topic(topic):
+            # A retained status replayed by a (re)subscription is news of an unknown age:
+            # a retained `online` of a device long gone, or an `offline` already counted.
+            # What happened while the ingest was away waits in its session as live messages.
+            self._client.ack(message.mid, message.qos)
+            return
         incoming = IncomingMessage(
             topic=topic,
             payload=message.payload,

@@ -16,6 +16,7 @@ from telemetry.ingest.heartbeat import HeartbeatThread
 from telemetry.ingest.receiver import WAKE_UP, IncomingMessage, MqttReceiver
 from telemetry.ingest.stats import IngestStats
 from telemetry.ingest.writer import WriterProcess
+from telemetry.ingest_metrics import IngestMetrics
 
 log = logging.getLogger("telemetry.ingest")
 
@@ -47,13 +48,15 @@ class IngestRunner:
     """Drives one receiver and one writer process until `stop` is set."""
 
     def __init__(self, receiver: MqttReceiver, *, policy: BatchPolicy, stop: threading.Event,
-                 summary_seconds: float = 5.0) -> None:
+                 summary_seconds: float = 5.0, metrics: IngestMetrics | None = None) -> None:
         self.receiver = receiver
+        self.metrics = metrics
         self.policy = policy
         self.stop = stop
         self.stats = IngestStats(summary_seconds)
         self.writer = WriterProcess()
         self.pending: dict[int, list[IncomingMessage]] = {}
+        self._sent_at: dict[int, float] = {}
         self._batch: list[IncomingMessage] = []
         self._batch_bytes = 0
         self._batch_deadline = 0.0
@@ -91,6 +94,14 @@ class IngestRunner:
         if not self.writer.alive:
             self._restart_writer()
         self.stats.maybe_log()
+        if self.metrics is not None:
+            self.metrics.connection_state(self.receiver.connected)
+            self.metrics.held(self.held_messages)
+
+    @property
+    def held_messages(self) -> int:
+        """Messages received and not yet acknowledged: queued, in the open batch, or with the writer."""
+        return self.receiver.messages.qsize() + len(self._batch) + sum(map(len, self.pending.values()))
 
     @property
     def _batch_full(self) -> bool:
@@ -99,6 +110,7 @@ class IngestRunner:
     def _gather(self, wait: float = 0.0) -> None:
         """Move received messages into the open batch, waiting up to `wait` for the first."""
         messages = self.receiver.messages
+        before = len(self._batch)
         try:
             while not self._batch_full:
                 message = messages.get(timeout=wait) if wait else messages.get_nowait()
@@ -111,10 +123,13 @@ class IngestRunner:
                 self._batch_bytes += message.size
         except queue.Empty:
             pass
+        if self.metrics is not None and len(self._batch) > before:
+            self.metrics.received(len(self._batch) - before)
 
     def _send_batch(self) -> None:
         self._batch_number += 1
         self.pending[self._batch_number] = self._batch
+        self._sent_at[self._batch_number] = time.monotonic()
         self._batch, self._batch_bytes = [], 0
         if self.writer.alive:  # otherwise the restart sends every pending batch
             self.writer.send(self._batch_number, self.pending[self._batch_number])
@@ -122,6 +137,7 @@ class IngestRunner:
     def _take_replies(self, timeout: float) -> None:
         for number, result in self.writer.replies(timeout):
             batch = self.pending.pop(number, None)
+            sent_at = self._sent_at.pop(number, None)
             if batch is None:
                 continue
             self.receiver.release(batch)
@@ -130,6 +146,9 @@ class IngestRunner:
             for message in batch:
                 self.receiver.ack(message)
             self.stats.add(received=len(batch), **result.counts())
+            if self.metrics is not None:
+                self.metrics.batch_written(result, messages=len(batch), seconds=time.monotonic() - sent_at,
+                                           reasons=result.reasons)
 
     def _start_writer(self) -> bool:
         self._writer_started_at = time.monotonic()

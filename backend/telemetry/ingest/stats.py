@@ -5,7 +5,7 @@ from collections import Counter
 
 log = logging.getLogger("telemetry.ingest")
 
-COUNTERS = ("received", "stored", "duplicates", "rejected", "redelivered_without_ts")
+COUNTERS = ("received", "stored", "duplicates", "rejected", "redelivered_without_ts", "statuses")
 
 
 class IngestStats:

@@ -5,6 +5,7 @@ Imported only once Django is set up (by `writer_main`).
 """
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -12,7 +13,9 @@ from django.conf import settings
 from django.db import DatabaseError, DataError, IntegrityError, connection
 from django.db.backends.signals import connection_created
 
+from common.outages import OutageLog
 from telemetry.ingest.writer import WireMessage, WriteResult
+from telemetry.link_status import LinkReport, is_status_topic, parse_status
 from telemetry.payload import Reading, parse_message
 from telemetry.services import RejectedInput, telemetry_store_batch
 
@@ -35,6 +38,8 @@ class BatchWriter:
         self.should_stop = should_stop
         self.known_device_ids: set[str] = set()
         self._rejection_logged_at: dict[str, float] = {}
+        self._outage = OutageLog(log, failed="database write failed; the batch stays unacknowledged and is retried",
+                                 recovered="database is back", level=logging.ERROR)
 
     def write(self, messages: Sequence[WireMessage]) -> WriteResult | None:
         """Store one batch; the result, or None when stopped before the database came back.
@@ -53,29 +58,37 @@ class BatchWriter:
             return first + second if second is not None else None
 
     def _store(self, messages: Sequence[WireMessage]) -> WriteResult | None:
-        readings, rejections, redelivered_without_ts = [], [], 0
+        readings, links, rejections, redelivered_without_ts = [], [], [], 0
         for topic, payload, received_epoch, redelivered in messages:
             received_at = datetime.fromtimestamp(received_epoch, tz=UTC)
-            outcome = parse_message(topic, payload, received_at)
-            if isinstance(outcome, Reading):
+            outcome = parse_status(topic, payload) if is_status_topic(topic) else parse_message(topic, payload, received_at)
+            if isinstance(outcome, LinkReport):
+                links.append((outcome, received_at))
+            elif isinstance(outcome, Reading):
                 readings.append((outcome, received_at))
                 # Without a ts the receive time is the key: a redelivery gets a new one.
                 redelivered_without_ts += redelivered and outcome.ts == received_at
             else:
                 rejections.append(RejectedInput(topic, payload, outcome.reason, received_at, redelivered))
                 self._log_rejection(topic, outcome.reason)
-        result = self._commit(readings, rejections)
+        result = self._commit(readings, rejections, links)
         if result is None:
             return None
-        return WriteResult(result.stored, result.duplicates, result.rejected, redelivered_without_ts)
+        return WriteResult(
+            statuses=result.statuses,
+            stored=result.stored, duplicates=result.duplicates, rejected=result.rejected,
+            redelivered_without_ts=redelivered_without_ts, rejections_not_kept=result.rejections_not_kept,
+            rejection_redeliveries=result.rejection_redeliveries,
+            reasons=dict(Counter(item.reason for item in rejections)),
+        )
 
-    def _commit(self, readings, rejections):
+    def _commit(self, readings, rejections, links=()):
         """telemetry_store_batch, retried while the database is unavailable."""
-        delay, failing_since = 0.1, None
+        delay = 0.1
         while True:
             try:
                 result = telemetry_store_batch(
-                    readings=readings, rejections=rejections, known_device_ids=self.known_device_ids
+                    readings=readings, rejections=rejections, known_device_ids=self.known_device_ids, links=links
                 )
             except IntegrityError as error:
                 # A cached device may have been deleted (e.g. in the admin): forget the cache.
@@ -87,18 +100,15 @@ class BatchWriter:
             except POISON_DATABASE_ERRORS:
                 raise
             except DatabaseError as error:
-                if failing_since is None:
-                    failing_since = time.monotonic()
-                    log.error("database write failed; the batch stays unacknowledged and is retried: %s", error)
+                self._outage.failure(error)
                 connection.close()
                 if self.should_stop(delay):
                     log.warning("stopping with an unwritten batch of %d; the broker will redeliver it",
-                                len(readings) + len(rejections))
+                                len(readings) + len(rejections) + len(links))
                     return None
                 delay = min(delay * 2, DB_RETRY_MAX_SECONDS)
                 continue
-            if failing_since is not None:
-                log.info("database is back after %.1f s; batch written", time.monotonic() - failing_since)
+            self._outage.success()
             return result
 
     def _store_unstorable(self, message: WireMessage, error: Exception) -> WriteResult | None:
@@ -115,7 +125,10 @@ class BatchWriter:
             log.error("a message on %s could not be kept as a rejection either (%s); dropped: %r",
                       topic, rejection_error, payload[:200])
             return WriteResult()
-        return None if result is None else WriteResult(rejected=result.rejected)
+        if result is None:
+            return None
+        return WriteResult(rejected=result.rejected, rejections_not_kept=result.rejections_not_kept,
+                           rejection_redeliveries=result.rejection_redeliveries, reasons={reason: 1})
 
     def _log_rejection(self, topic: str, reason: str) -> None:
         """At most one log line per reason a minute, whatever the volume."""

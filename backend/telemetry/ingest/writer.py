@@ -17,7 +17,8 @@ import os
 import queue
 import signal
 import threading
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 log = logging.getLogger("telemetry.ingest")
 
@@ -28,19 +29,34 @@ WireMessage = tuple[str, bytes, float, bool]
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """What storing one batch did; `redelivered_without_ts` readings may be stored twice."""
+    """What storing one batch did; `redelivered_without_ts` readings may be stored twice.
+
+    `reasons` counts the batch's rejections by their parse_message reason, for the
+    rejected counter's labels (telemetry.ingest_metrics).
+    """
 
     stored: int = 0
     duplicates: int = 0
     rejected: int = 0
     redelivered_without_ts: int = 0
+    rejections_not_kept: int = 0
+    rejection_redeliveries: int = 0
+    statuses: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
 
     def __add__(self, other: "WriteResult") -> "WriteResult":
-        return WriteResult(*(a + b for a, b in zip(self.counts().values(), other.counts().values(), strict=True)))
+        reasons = Counter(self.reasons)
+        reasons.update(other.reasons)
+        totals = {name: getattr(self, name) + getattr(other, name) for name in SUMMED_FIELDS}
+        return WriteResult(**totals, reasons=dict(reasons))
 
     def counts(self) -> dict[str, int]:
         """The counters by name, as the ingest's totals show them."""
-        return {name: getattr(self, name) for name in self.__slots__}
+        return {name: getattr(self, name) for name in WRITE_COUNTERS}
+
+
+WRITE_COUNTERS = ("stored", "duplicates", "rejected", "redelivered_without_ts", "statuses")
+SUMMED_FIELDS = (*WRITE_COUNTERS, "rejections_not_kept", "rejection_redeliveries")
 
 
 class WriterProcess:
@@ -128,10 +144,10 @@ def writer_main(requests, replies, stop_event) -> None:
 
     django.setup()
     # Models can only be imported once Django is set up.
-    from common.longrunning import stop_query_logging
+    from common.longrunning import turn_off_debug
     from telemetry.ingest.storage import BatchWriter, commit_durably, database_durability
 
-    stop_query_logging()
+    turn_off_debug()
     commit_durably()
     # The parent's sentinel, not os.getppid(): a parent killed while this process was
     # still starting would make getppid() return the new parent from the start.

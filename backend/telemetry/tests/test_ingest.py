@@ -115,11 +115,11 @@ def test_the_ingest_heartbeat_follows_the_broker_connection(
     wait_until(lambda: client.get("/api/health/").json()["mqtt"] == "connected")
 
     private_broker.stop()
-    wait_until(lambda: Heartbeat.objects.get(pk="ingest").state == "disconnected", timeout=5)
+    wait_until(lambda: Heartbeat.objects.get(process__startswith="ingest:").state == "disconnected", timeout=5)
     assert client.get("/api/health/").json()["mqtt"] == "disconnected"
 
     private_broker.start()
-    wait_until(lambda: Heartbeat.objects.get(pk="ingest").state == "connected", timeout=15)
+    wait_until(lambda: Heartbeat.objects.get(process__startswith="ingest:").state == "connected", timeout=15)
     publisher_for(private_broker).reading("dev-back", temperature=20.0)
     wait_until(lambda: stored("dev-back") == 1)
 

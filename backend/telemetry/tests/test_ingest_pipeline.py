@@ -170,7 +170,7 @@ def test_readings_without_ts_redelivered_after_a_crash_are_counted_and_qos0_ones
         assert sorted(Telemetry.objects.filter(device_id=device).values_list("temperature", flat=True)) == [
             20.0 + index for index in range(10)
         ]
-    wait_until(lambda: Heartbeat.objects.get(pk="ingest").details.get("redelivered_without_ts") == 20, timeout=15,
+    wait_until(lambda: Heartbeat.objects.get(process__startswith="ingest:").details.get("redelivered_without_ts") == 20, timeout=15,
                message="the heartbeat does not count 20 redelivered readings without ts")
     restarted.wait_for_output(r"totals: .*redelivered_without_ts=20\b")
     timed_stop(restarted)
@@ -350,7 +350,7 @@ def test_a_subscription_the_broker_refuses_is_an_error_and_health_shows_mqtt_dis
     with LocalBroker(tmp_path / "broker", extra=extra) as broker:
         ingest = start_process("ingest", "--summary-seconds", "1", env=platform_env(broker))
         ingest.wait_for_output(r"ERROR telemetry\.ingest: the broker refused the subscription to devices/\+/telemetry")
-        wait_until(lambda: Heartbeat.objects.filter(pk="ingest", state="subscription refused").exists(),
+        wait_until(lambda: Heartbeat.objects.filter(process__startswith="ingest:", state="subscription refused").exists(),
                    timeout=15, message="the heartbeat does not say the subscription was refused")
         assert client.get("/api/health/").json()["mqtt"] == "disconnected"
         assert "connected, subscribed" not in ingest.output()

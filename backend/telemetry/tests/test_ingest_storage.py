@@ -23,7 +23,7 @@ class FakeStore:
         self.calls = []
         self.committed = []
 
-    def __call__(self, *, readings, rejections, known_device_ids):
+    def __call__(self, *, readings, rejections, known_device_ids, links=()):
         rejections = list(rejections)
         self.calls.append((readings, rejections))
         if self.transient_failures:
@@ -77,7 +77,8 @@ def test_a_poison_message_is_bisected_out_and_kept_as_a_rejection(fake_store):
 
     result = writer.write(batch)
 
-    assert result == WriteResult(stored=63, duplicates=0, rejected=1)
+    assert result == WriteResult(stored=63, duplicates=0, rejected=1,
+                                 reasons={"could not be stored: DataError: value out of range": 1})
     stored_ts = sorted(round(reading.ts.timestamp() * 1000) for readings, _ in fake.committed for reading, _ in readings)
     assert stored_ts == [1790000000000 + n for n in range(64) if n != 37]
     [rejection] = [item for _, rejections in fake.committed for item in rejections]

@@ -6,7 +6,8 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from common.longrunning import stop_query_logging
+from common.longrunning import turn_off_debug
+from devices.ids import is_device_id
 from telemetry.ingest.receiver import MqttReceiver, MqttSettings
 from telemetry.ingest.runner import (
     DEFAULT_BATCH_BYTES,
@@ -15,14 +16,16 @@ from telemetry.ingest.runner import (
     BatchPolicy,
     IngestRunner,
 )
+from telemetry.ingest_metrics import IngestMetrics
+from telemetry.link_status import STATUS_TOPIC
 from telemetry.membership import Membership, MembershipError, claim_member_id
-from telemetry.payload import DEVICE_ID_PATTERN
 
 log = logging.getLogger("telemetry.ingest")
 
 
 class Command(BaseCommand):
-    help = "Subscribe to MQTT_TOPIC at QoS 1 and store readings in batches, acking after commit."
+    help = ("Subscribe to MQTT_TOPIC and the devices' status topic at QoS 1 and store readings and statuses "
+            "in batches, acking after commit.")
 
     def add_arguments(self, parser):
         parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="Write a batch at this many messages.")
@@ -31,26 +34,27 @@ class Command(BaseCommand):
         parser.add_argument("--flush-ms", type=int, default=DEFAULT_FLUSH_MS, help="Write a batch when its first message is this old.")
         parser.add_argument("--shared-group", default="", help="Subscribe $share/NAME/<topic> to split the stream.")
         parser.add_argument("--summary-seconds", type=float, default=5.0, help="Throughput log interval.")
+        parser.add_argument("--metrics-port", type=int, default=settings.INGEST_METRICS_PORT,
+                            help="Serve Prometheus metrics at http://HOST:PORT/metrics (0: off; INGEST_METRICS_PORT).")
 
-    def handle(self, *args, batch_size, batch_bytes, flush_ms, shared_group, summary_seconds, **options):
+    def handle(self, *args, batch_size, batch_bytes, flush_ms, shared_group, summary_seconds, metrics_port,
+               **options):
         if batch_size < 1 or batch_bytes < 1 or flush_ms < 1 or summary_seconds <= 0:
             raise CommandError("--batch-size, --batch-bytes, --flush-ms and --summary-seconds must be positive")
-        if shared_group and not DEVICE_ID_PATTERN.fullmatch(shared_group):
+        if not 0 <= metrics_port <= 65535:
+            raise CommandError("--metrics-port must be 0 (off) or a TCP port")
+        if shared_group and not is_device_id(shared_group):
             raise CommandError("--shared-group must be letters, digits, '.', '_' or '-'")
-        stop_query_logging()
+        self._check_tls_settings()
+        turn_off_debug()
+        metrics = self._serve_metrics(metrics_port) if metrics_port else None
         # Held until the process exits, after its disconnect: the lock keeps the client id this member's.
         membership = self._claim_client_id(shared_group)
-        topic = f"$share/{shared_group}/{settings.MQTT_TOPIC}" if shared_group else settings.MQTT_TOPIC
-        receiver = MqttReceiver(
-            MqttSettings(
-                host=settings.MQTT_HOST,
-                port=settings.MQTT_PORT,
-                username=settings.MQTT_USERNAME,
-                password=settings.MQTT_PASSWORD,
-                client_id=membership.client_id if membership else settings.MQTT_CLIENT_ID,
-                topic=topic,
-            )
-        )
+        share = f"$share/{shared_group}/" if shared_group else ""
+        try:
+            receiver = self._receiver(membership, share)
+        except OSError as error:  # ssl.SSLError included: a file that is not a certificate or key
+            raise CommandError(f"cannot set up TLS to the broker: {error}") from error
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: receiver.wake_for_stop(stop))
@@ -59,7 +63,48 @@ class Command(BaseCommand):
             policy=BatchPolicy(max_messages=batch_size, max_wait_ms=flush_ms, max_bytes=batch_bytes),
             stop=stop,
             summary_seconds=summary_seconds,
+            metrics=metrics,
         ).run()
+
+    @staticmethod
+    def _check_tls_settings() -> None:
+        """Certificate files are only read with MQTT_TLS, and a client key needs its certificate."""
+        files = {"MQTT_CA_FILE": settings.MQTT_CA_FILE, "MQTT_CERT_FILE": settings.MQTT_CERT_FILE,
+                 "MQTT_KEY_FILE": settings.MQTT_KEY_FILE}
+        if not settings.MQTT_TLS and any(files.values()):
+            named = ", ".join(name for name, value in files.items() if value)
+            raise CommandError(f"{named} set without MQTT_TLS=true: the connection would not use TLS")
+        if settings.MQTT_KEY_FILE and not settings.MQTT_CERT_FILE:
+            raise CommandError("MQTT_KEY_FILE needs MQTT_CERT_FILE (the client certificate it belongs to)")
+
+    @staticmethod
+    def _receiver(membership: Membership | None, share: str) -> MqttReceiver:
+        """The MQTT side, from the settings (TLS files are read here)."""
+        return MqttReceiver(
+            MqttSettings(
+                host=settings.MQTT_HOST,
+                port=settings.MQTT_PORT,
+                username=settings.MQTT_USERNAME,
+                password=settings.MQTT_PASSWORD,
+                client_id=membership.client_id if membership else settings.MQTT_CLIENT_ID,
+                topic=share + settings.MQTT_TOPIC,
+                status_topic=share + STATUS_TOPIC,
+                tls=settings.MQTT_TLS,
+                ca_file=settings.MQTT_CA_FILE,
+                cert_file=settings.MQTT_CERT_FILE,
+                key_file=settings.MQTT_KEY_FILE,
+            )
+        )
+
+    @staticmethod
+    def _serve_metrics(port: int) -> IngestMetrics:
+        """The ingest's metrics, served from a daemon thread; a port already taken stops the command."""
+        metrics = IngestMetrics()
+        try:
+            metrics.serve(port)
+        except OSError as error:
+            raise CommandError(f"cannot serve metrics on port {port}: {error}") from error
+        return metrics
 
     @staticmethod
     def _claim_client_id(shared_group: str) -> Membership | None:
