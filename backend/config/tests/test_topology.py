@@ -110,13 +110,18 @@ class Topology:
         return requests.get(f"http://127.0.0.1:{self.web_port}{path}", params=params, timeout=20)
 
     def serving(self) -> bool:
-        """Every program RUNNING and the API answering /api/health/ with 200."""
+        """Every program RUNNING and /api/health/ saying the ingest has subscribed (mqtt connected).
+
+        Readings published before an ingest member's first subscription would reach no
+        session at all: the test waits for the subscription, as a device fleet cannot.
+        """
         if not self.all_running():
             return False
         try:
-            return self.api("/api/health/").status_code == 200
+            health = self.api("/api/health/")
         except requests.ConnectionError:
             return False
+        return health.status_code == 200 and health.json()["mqtt"] == "connected"
 
     def close(self) -> None:
         if self.script.running:
