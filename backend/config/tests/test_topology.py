@@ -50,6 +50,9 @@ class Topology:
                     "WEB_PORT": str(self.web_port), "GUNICORN_WORKERS": "2", "SIMULATOR_DEVICES": "2",
                     "MQTT_CLIENT_ID": "telemetry-ingest"}
         self.script = ManagedProcess([str(SCRIPT)], log_file=data_dir / "run-postgres.log", env=self.env, cwd=REPO_DIR)
+        # ManagedProcess starts from os.environ: the script must make its own cluster even
+        # when the suite itself runs on PostgreSQL (make test-postgres sets DATABASE_URL).
+        self.script.env.pop("DATABASE_URL", None)
         self.cluster: tuple[str, str] | None = None
 
     def start(self) -> "Topology":
