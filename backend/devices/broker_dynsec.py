@@ -7,7 +7,9 @@ account and waits for the plugin's answer on the response topic: every failed
 command raises BrokerAccountsError.
 
 Each device gets a role of its own, `device:<id>`, allowing a publish to
-`devices/<id>/#` only. The plugin of Mosquitto 2.0 has no `%u` in its ACLs, so one
+`devices/<id>/#` only, and its account is bound to its id as client id (the plugin's
+`clientid`): on the ingest's listener, which keeps the client ids clients send, device
+credentials cannot present the ingest's id. The plugin of Mosquitto 2.0 has no `%u` in its ACLs, so one
 shared role could not tell devices apart; its roles and clients are cheap entries
 of one JSON file.
 """
@@ -77,12 +79,14 @@ class DynamicSecurityAccounts:
             self.run([{"command": "createRole", "rolename": device_role(device_id), "acls": device_acls(device_id)}],
                      tolerate=("Role already exists",))
             [created] = self.run([{"command": "createClient", "username": device_id, "password": key,
-                                   "roles": [{"rolename": device_role(device_id)}]}],
+                                   "clientid": device_id, "roles": [{"rolename": device_role(device_id)}]}],
                                  tolerate=("Client already exists",))
             if "error" not in created:
                 return
         # The plugin also disconnects the client's sessions, so the old key is of no more use at once.
-        self.run([{"command": "setClientPassword", "username": device_id, "password": key}])
+        # setClientId binds an account made before device accounts were bound to their id.
+        self.run([{"command": "setClientId", "username": device_id, "clientid": device_id},
+                  {"command": "setClientPassword", "username": device_id, "password": key}])
 
     def _remove(self, device_id: str) -> None:
         self.run([{"command": "deleteClient", "username": device_id}], tolerate=NOT_FOUND_ERRORS)
