@@ -113,9 +113,17 @@ class DeviceWindowStatsSerializer(serializers.Serializer):
     data_points = serializers.IntegerField()
 
 
+class ViewerSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    is_staff = serializers.BooleanField()
+
+
 class ConfigSerializer(serializers.Serializer):
     high_temp_threshold = serializers.FloatField()
     offline_after_seconds = serializers.FloatField()
+    user = ViewerSerializer(
+        allow_null=True, help_text="Who the request is signed in as (session or token), null when anonymous."
+    )
 
 
 RULE_SOURCES = ["device", "device_type", "default"]

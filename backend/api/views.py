@@ -246,18 +246,27 @@ class FleetStatsView(APIView):
         return Response(serializers.DeviceWindowStatsSerializer(stats, many=True).data)
 
 
+def _viewer(user):
+    """The signed-in user as the config shows them, or None for an anonymous request."""
+    if user is None or not user.is_authenticated:  # DRF gives None without a login here
+        return None
+    return {"username": user.get_username(), "is_staff": user.is_staff}
+
+
 class ConfigView(APIView):
-    """The alert thresholds in force, for clients that draw them."""
+    """The alert thresholds in force, and who is signed in, for clients that draw them."""
 
     @extend_schema(
         tags=["config"],
-        summary="The alert thresholds in force",
+        summary="The alert thresholds in force, and who is signed in",
         responses={200: serializers.ConfigSerializer, **error_responses()},
     )
     def get(self, request):
         body = {
             "high_temp_threshold": settings.HIGH_TEMP_THRESHOLD,
             "offline_after_seconds": settings.OFFLINE_AFTER_SECONDS,
+            # The dashboard shows staff-only forms from this; the API still checks every write.
+            "user": _viewer(request.user),
         }
         return Response(serializers.ConfigSerializer(body).data)
 

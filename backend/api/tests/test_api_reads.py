@@ -209,4 +209,27 @@ def test_health_is_a_503_when_the_database_is_down(client, monkeypatch):
 
 def test_config_reports_the_thresholds_in_force(client, settings):
     settings.HIGH_TEMP_THRESHOLD = 31.5
-    assert client.get("/api/config/").json() == {"high_temp_threshold": 31.5, "offline_after_seconds": 10.0}
+    assert client.get("/api/config/").json() == {
+        "high_temp_threshold": 31.5, "offline_after_seconds": 10.0, "user": None,
+    }
+
+
+def test_config_names_the_signed_in_user_and_whether_they_are_staff(client, django_user_model):
+    operator = django_user_model.objects.create_user("operator", password="unused-in-tests", is_staff=True)
+    viewer = django_user_model.objects.create_user("viewer", password="unused-in-tests")
+
+    client.force_login(operator)
+    assert client.get("/api/config/").json()["user"] == {"username": "operator", "is_staff": True}
+    client.force_login(viewer)
+    assert client.get("/api/config/").json()["user"] == {"username": "viewer", "is_staff": False}
+    client.logout()
+    assert client.get("/api/config/").json()["user"] is None
+
+
+def test_config_names_the_user_of_a_token(client, django_user_model):
+    from rest_framework.authtoken.models import Token
+
+    operator = django_user_model.objects.create_user("operator", password="unused-in-tests", is_staff=True)
+    token = Token.objects.create(user=operator)
+    body = client.get("/api/config/", HTTP_AUTHORIZATION=f"Token {token.key}").json()
+    assert body["user"] == {"username": "operator", "is_staff": True}

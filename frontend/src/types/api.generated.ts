@@ -23,8 +23,8 @@ export interface paths {
   };
   "/api/config/": {
     /**
-     * The alert thresholds in force
-     * @description The alert thresholds in force, for clients that draw them.
+     * The alert thresholds in force, and who is signed in
+     * @description The alert thresholds in force, and who is signed in, for clients that draw them.
      */
     get: operations["config_retrieve"];
   };
@@ -227,6 +227,8 @@ export interface components {
       high_temp_threshold: number;
       /** Format: double */
       offline_after_seconds: number;
+      /** @description Who the request is signed in as (session or token), null when anonymous. */
+      user: components["schemas"]["Viewer"] | null;
     };
     /**
      * @description * `connected` - connected
@@ -615,6 +617,10 @@ export interface components {
       /** Format: double */
       humidity: number | null;
     };
+    Viewer: {
+      username: string;
+      is_staff: boolean;
+    };
     WindowStats: {
       device_id: string;
       window: string;
@@ -761,8 +767,8 @@ export interface operations {
     };
   };
   /**
-   * The alert thresholds in force
-   * @description The alert thresholds in force, for clients that draw them.
+   * The alert thresholds in force, and who is signed in
+   * @description The alert thresholds in force, and who is signed in, for clients that draw them.
    */
   config_retrieve: {
     responses: {
