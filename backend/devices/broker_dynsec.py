@@ -21,6 +21,8 @@ import uuid
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
 RESPONSE_TOPIC = f"{CONTROL_TOPIC}/response"
@@ -182,9 +184,6 @@ class DynamicSecurityAccounts:
 
 def admin_connection_from_settings() -> AdminConnection:
     """The admin connection of Django's settings (MQTT_ADMIN_*), each one required."""
-    from django.conf import settings
-    from django.core.exceptions import ImproperlyConfigured
-
     missing = [name for name in ("MQTT_ADMIN_USERNAME", "MQTT_ADMIN_PASSWORD")
                if not getattr(settings, name, "")]
     if missing:
