@@ -1,18 +1,20 @@
 /**
  * The dashboard in Debian's Chromium against the real platform (broker, gunicorn,
  * ingest, worker, simulator), started by this file on free ports with a fresh
- * SQLite database. Saves docs/screenshots/{fleet,device,alerts}.png and prints the
+ * SQLite database. Saves docs/screenshots/{fleet,device,alerts,register}.png and prints the
  * first-load time and the bytes of one fleet poll with 100 devices.
  *
  *   make test-browser            (or: cd frontend && npm run test:e2e, after make frontend-build)
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
+import { curlRequest } from './curl-line.mjs';
 import { REPO_DIR, Stack, waitFor } from './stack.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -20,6 +22,8 @@ const SCREENSHOTS = join(REPO_DIR, 'docs', 'screenshots');
 const VIEWPORT = { width: 1280, height: 800 };
 const FLEET = ['device-001', 'device-002', 'device-003'];
 const ORANGE = [249, 115, 22]; // the temperature line, #f97316
+const STAFF = { username: 'operator', password: randomBytes(12).toString('hex') };
+const REGISTERED = { id: 'boiler-7', name: 'Boiler room', type: 'th-2' };
 
 const stack = new Stack();
 let browser;
@@ -201,6 +205,75 @@ describe('dashboard in Chromium against the real platform', () => {
       const rows = await table.getByRole('row').filter({ hasText: 'HIGH_TEMP' }).allTextContents();
       return rows.length > 0 && rows.every((text) => text.includes('Active') && !text.includes('Cleared'));
     }, { timeoutMs: 10_000, intervalMs: 250 });
+  });
+
+  step('staff register a device, send its first reading with the key shown once, edit and decommission it', async () => {
+    await stack.createStaff(STAFF.username, STAFF.password);
+    await page.goto(`${stack.url}/admin/login/?next=/`);
+    await page.getByLabel('Username').fill(STAFF.username);
+    await page.getByLabel('Password').fill(STAFF.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(`${stack.url}/`);
+
+    await page.getByRole('button', { name: 'Register a device' }).click();
+    const form = page.getByRole('form', { name: 'Register a device' });
+    await form.getByLabel('Device id').fill(REGISTERED.id);
+    await form.getByLabel('Name').fill(REGISTERED.name);
+    await form.getByLabel('Device type').fill(REGISTERED.type);
+    await form.getByLabel('Location').fill('Basement');
+    await form.getByLabel('Metadata (JSON object)').fill('{"floor": -1}');
+    await form.getByRole('button', { name: 'Register' }).click();
+
+    const credentials = page.getByRole('region', { name: `API key of ${REGISTERED.id}` });
+    await credentials.waitFor();
+    const [key, curl] = await credentials.locator('code').allTextContents();
+    assert.match(key, /^\S{20,}$/, 'an API key is shown');
+    assert.ok(curl.startsWith('curl ') && curl.includes(key), curl);
+    await page.screenshot({ path: join(SCREENSHOTS, 'register.png'), animations: 'disabled' });
+
+    // The curl line's request, as a user pasting it would send it.
+    const { url, ...init } = curlRequest(curl);
+    assert.equal(url, `${stack.url}/api/devices/${REGISTERED.id}/telemetry/`);
+    const sent = await fetch(url, init);
+    const receipt = await sent.json();
+    assert.equal(sent.status, 202, JSON.stringify(receipt));
+    assert.deepEqual(receipt, { stored: 1, duplicates: 0, rejected: 0, errors: [] });
+
+    // Shown once: gone from the page when dismissed; the device is in the fleet with that reading.
+    await credentials.getByRole('button', { name: /^Done/ }).click();
+    await credentials.waitFor({ state: 'detached' });
+    assert.equal(await page.getByText(key).count(), 0, 'the key is no longer on the page');
+    const row = page.getByRole('row', { name: new RegExp(REGISTERED.id) });
+    await row.getByText('ONLINE').waitFor();
+    await row.getByText('24.5 °C').first().waitFor(); // the reading, and its 5 min average
+    await row.getByText(`${REGISTERED.name} · Basement`).waitFor();
+
+    await row.getByRole('link', { name: REGISTERED.id, exact: true }).click();
+    await page.waitForURL(new RegExp(`/devices/${REGISTERED.id}$`));
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('form', { name: `Edit ${REGISTERED.id}` });
+    assert.equal(await edit.getByLabel('Name').inputValue(), REGISTERED.name);
+    await edit.getByLabel('Name').fill('Boiler room (east)');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await edit.waitFor({ state: 'detached' });
+    await page.getByText(`Boiler room (east) · ${REGISTERED.type} · Basement`).waitFor();
+    assert.deepEqual(
+      (({ name, device_type, location, metadata }) => ({ name, device_type, location, metadata }))(
+        await stack.api(`/api/devices/${REGISTERED.id}/`)),
+      { name: 'Boiler room (east)', device_type: REGISTERED.type, location: 'Basement', metadata: { floor: -1 } },
+    );
+
+    // Decommission asks first; then the page goes back to the fleet, which no longer lists the device.
+    await page.getByRole('button', { name: 'Decommission' }).click();
+    const confirmation = page.getByRole('group', { name: `Decommission ${REGISTERED.id}` });
+    await confirmation.getByRole('button', { name: `Decommission ${REGISTERED.id}` }).click();
+    await page.waitForURL(`${stack.url}/`);
+    await page.getByRole('row', { name: /device-001/ }).waitFor();
+    await waitFor(`${REGISTERED.id} gone from the fleet page`, async () =>
+      (await page.getByRole('row', { name: new RegExp(REGISTERED.id) }).count()) === 0,
+    { timeoutMs: 10_000, intervalMs: 250 });
+    assert.equal((await fetch(`${stack.url}/api/devices/${REGISTERED.id}/`)).status, 404);
+    assert.ok((await stack.api('/api/devices/')).every((device) => device.device_id !== REGISTERED.id));
   });
 
   step('with 100 devices: first load and the bytes of one fleet poll (reported, not judged)', async (t) => {

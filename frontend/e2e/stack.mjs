@@ -187,6 +187,13 @@ export class Stack {
     }
   }
 
+  /** A staff user (a superuser) who signs in at /admin/ with `password`. */
+  async createStaff(username, password) {
+    await this.run(`createsuperuser-${username}`, [
+      PYTHON, 'manage.py', 'createsuperuser', '--noinput', '--username', username, '--email', `${username}@example.com`,
+    ], { env: { DJANGO_SUPERUSER_PASSWORD: password } });
+  }
+
   /** Fails with the log of any platform process that has died. */
   assertRunning() {
     for (const child of this.children) {
