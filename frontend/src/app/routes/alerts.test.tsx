@@ -14,6 +14,20 @@ const bodyRows = async () => {
 const suggestions = (input: HTMLElement) =>
   [...(document.getElementById(input.getAttribute('list') ?? '')?.querySelectorAll('option') ?? [])].map((o) => o.value);
 
+/** The alerts page with its alerts loaded, and its device box. */
+async function openDeviceBox(path = '/alerts', fake = createFakeApi()) {
+  const user = userEvent.setup();
+  renderApp(path, fake);
+  await bodyRows();
+  return { user, api: fake, device: screen.getByRole('combobox', { name: 'Device' }) };
+}
+
+/** Types into the device box and waits for the server's suggestions for that prefix. */
+async function suggest(user: ReturnType<typeof userEvent.setup>, device: HTMLElement, api: { requests: string[] }, text: string) {
+  await user.type(device, text);
+  await waitFor(() => expect(api.requests).toContain(`/api/devices/?search=${text}&limit=20`));
+}
+
 describe('alerts page', () => {
   it('lists alerts newest first with their details in words', async () => {
     renderApp('/alerts');
@@ -35,12 +49,8 @@ describe('alerts page', () => {
   });
 
   it('filters by a device found by the server\'s prefix search, never listing the whole fleet', async () => {
-    const user = userEvent.setup();
-    const { api } = renderApp('/alerts');
-    await bodyRows();
-    const device = screen.getByRole('combobox', { name: 'Device' });
-    await user.type(device, 'device-00');
-    await waitFor(() => expect(api.requests).toContain('/api/devices/?search=device-00&limit=20'));
+    const { user, api, device } = await openDeviceBox();
+    await suggest(user, device, api, 'device-00');
     await waitFor(() => expect(suggestions(device)).toEqual(['device-001', 'device-002', 'device-003']));
     // A suggestion typed out (or picked, which types it) is chosen at once.
     await user.type(device, '3');
@@ -55,12 +65,8 @@ describe('alerts page', () => {
   });
 
   it('searches devices by name too, and Enter chooses what is typed', async () => {
-    const user = userEvent.setup();
-    const { api } = renderApp('/alerts');
-    await bodyRows();
-    const device = screen.getByRole('combobox', { name: 'Device' });
-    await user.type(device, 'lab');
-    await waitFor(() => expect(api.requests).toContain('/api/devices/?search=lab&limit=20'));
+    const { user, api, device } = await openDeviceBox();
+    await suggest(user, device, api, 'lab');
     await waitFor(() => expect(suggestions(device)).toEqual(['device-001']));
     await user.clear(device);
     await user.type(device, 'device-002{Enter}');
@@ -69,10 +75,8 @@ describe('alerts page', () => {
   });
 
   it('takes the device from the URL, and leaving an unfinished id shows the device chosen', async () => {
-    const user = userEvent.setup();
-    renderApp('/alerts?device=device-002');
+    const { user, device } = await openDeviceBox('/alerts?device=device-002');
     await waitFor(async () => expect(await bodyRows()).toHaveLength(1));
-    const device = screen.getByRole('combobox', { name: 'Device' });
     expect(device).toHaveValue('device-002');
     await user.type(device, '{Backspace}');
     await user.tab();
@@ -81,10 +85,7 @@ describe('alerts page', () => {
   });
 
   it('offers the same suggestions from a server that does not search', async () => {
-    const user = userEvent.setup();
-    renderApp('/alerts', createFakeApi({ paging: false }));
-    await bodyRows();
-    const device = screen.getByRole('combobox', { name: 'Device' });
+    const { user, device } = await openDeviceBox('/alerts', createFakeApi({ paging: false }));
     await user.type(device, 'device-002');
     await waitFor(async () => expect(await bodyRows()).toHaveLength(1));
     await waitFor(() => expect(suggestions(device)).toEqual(['device-002']));
