@@ -187,10 +187,15 @@ export class Stack {
     }
   }
 
+  /** Runs `manage.py ARGS` against the platform's database; fails with its log unless it exits 0. */
+  manage(name, args, { env } = {}) {
+    return this.run(name, [PYTHON, 'manage.py', ...args], { env });
+  }
+
   /** A staff user (a superuser) who signs in at /admin/ with `password`. */
-  async createStaff(username, password) {
-    await this.run(`createsuperuser-${username}`, [
-      PYTHON, 'manage.py', 'createsuperuser', '--noinput', '--username', username, '--email', `${username}@example.com`,
+  createStaff(username, password) {
+    return this.manage(`createsuperuser-${username}`, [
+      'createsuperuser', '--noinput', '--username', username, '--email', `${username}@example.com`,
     ], { env: { DJANGO_SUPERUSER_PASSWORD: password } });
   }
 
