@@ -18,6 +18,7 @@ class LatestReadingSerializer(serializers.Serializer):
     ts = UtcDateTimeField()
     temperature = serializers.FloatField(allow_null=True)
     humidity = serializers.FloatField(allow_null=True)
+    battery = serializers.FloatField(allow_null=True, required=False)
 
 
 class DeviceSerializer(serializers.Serializer):
@@ -47,6 +48,7 @@ class DeviceSerializer(serializers.Serializer):
                 "ts": iso_utc(latest["ts"]),
                 "temperature": latest["temperature"],
                 "humidity": latest["humidity"],
+                "battery": latest["battery"],
             },
         }
 
@@ -111,6 +113,13 @@ class DeviceWindowStatsSerializer(serializers.Serializer):
     avg_temperature = serializers.FloatField(allow_null=True)
     avg_humidity = serializers.FloatField(allow_null=True)
     data_points = serializers.IntegerField()
+
+
+class FleetSummarySerializer(serializers.Serializer):
+    devices = serializers.IntegerField(help_text="Devices not decommissioned.")
+    online = serializers.IntegerField()
+    offline = serializers.IntegerField()
+    alerts_active = serializers.IntegerField(help_text="Alerts in status ACTIVE.")
 
 
 class ConfigSerializer(serializers.Serializer):

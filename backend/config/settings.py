@@ -213,6 +213,8 @@ CORS_ALLOWED_ORIGINS = env_list(
 )
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_CREDENTIALS = True
+# Paged lists say where the next page is in a Link header, which the dashboard must read.
+CORS_EXPOSE_HEADERS = ["Link"]
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", CORS_ALLOWED_ORIGINS)
 
 MQTT_HOST = env_str("MQTT_HOST", "localhost")

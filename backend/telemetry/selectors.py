@@ -5,6 +5,7 @@ from django.db.models import Avg, Count, QuerySet
 from django.utils import timezone
 
 from devices.models import Device
+from common.keyset import PAGE_MAX_LIMIT, Page, page_of
 from telemetry.bucketing import BucketStart, bucket_seconds_for
 from telemetry.models import Telemetry
 
@@ -56,16 +57,19 @@ def telemetry_series(*, device_id: str, window: timedelta, points: int, now: dat
     }
 
 
-def fleet_window_stats(*, window: timedelta, now: datetime | None = None) -> QuerySet:
-    """Per-device averages over `window` for every device with readings in it, in one query.
+def fleet_window_stats(*, window: timedelta, limit: int = PAGE_MAX_LIMIT, after: str | None = None,
+                       now: datetime | None = None) -> Page:
+    """Per-device averages over `window`, for up to `limit` devices with readings in it after `after`.
 
     Filtering on the device ids lets the database walk the (device, ts) index once per
     device instead of scanning every reading.
     """
     since = (now or timezone.now()) - window
-    return (
-        Telemetry.objects.filter(device_id__in=Device.objects.values("pk"), ts__gte=since)
+    devices = Device.objects.values("pk") if after is None else Device.objects.filter(pk__gt=after).values("pk")
+    rows = list(
+        Telemetry.objects.filter(device_id__in=devices, ts__gte=since)
         .values("device_id")
         .annotate(avg_temperature=Avg("temperature"), avg_humidity=Avg("humidity"), data_points=Count("id"))
-        .order_by("device_id")
+        .order_by("device_id")[: limit + 1]
     )
+    return page_of(rows, limit=limit, key=lambda row: row["device_id"])

@@ -275,7 +275,7 @@ def test_with_redis_a_second_identical_request_runs_no_query_and_the_answer_is_i
     assert first[0] == 200 and first[2] >= 1
     assert second[2] == 0 and second[:2] == first[:2]
     keys = redis.Redis.from_url(caches["api"]._servers[0]).keys("*")
-    assert any(b"stats/fleet?window=300" in key for key in keys), keys
+    assert any(b"stats/fleet?limit=1000&window=300" in key for key in keys), keys
 
 
 def test_with_redis_down_the_answer_is_computed_quickly(client, readings, redis_cache):

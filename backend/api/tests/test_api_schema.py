@@ -53,6 +53,7 @@ EXPECTED_PATHS = {
     "/api/telemetry/series/",
     "/api/stats/avg/",
     "/api/stats/fleet/",
+    "/api/stats/summary/",
     "/api/config/",
     "/api/alerts/",
     "/api/telemetry/export/",
