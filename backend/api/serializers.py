@@ -115,6 +115,11 @@ class DeviceWindowStatsSerializer(serializers.Serializer):
     data_points = serializers.IntegerField()
 
 
+class IngestRateSerializer(serializers.Serializer):
+    minute = UtcDateTimeField(help_text="The start of a UTC minute.")
+    stored = serializers.IntegerField(help_text="Readings stored in that minute (by receive time).")
+
+
 class FleetSummarySerializer(serializers.Serializer):
     devices = serializers.IntegerField(help_text="Devices not decommissioned.")
     online = serializers.IntegerField()

@@ -15,6 +15,7 @@ urlpatterns = [
     path("telemetry/series/", views.SeriesView.as_view(), name="telemetry-series"),
     path("stats/fleet/", views.FleetStatsView.as_view(), name="stats-fleet"),
     path("stats/summary/", views.FleetSummaryView.as_view(), name="stats-summary"),
+    path("stats/ingest-rate/", views.IngestRateView.as_view(), name="stats-ingest-rate"),
     path("config/", views.ConfigView.as_view(), name="config"),
     path("stats/avg/", views.WindowStatsView.as_view(), name="stats-avg"),
     path("alerts/", views.AlertListView.as_view(), name="alert-list"),

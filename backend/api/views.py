@@ -25,7 +25,7 @@ from common.timefmt import iso_utc
 from devices.selectors import device_counts, device_exists, device_get, device_page
 from devices.services import DeviceIdTaken, DeviceNotFound, device_decommission, device_register, device_update
 from health.selectors import health_report
-from telemetry.selectors import fleet_window_stats, telemetry_list, telemetry_series, telemetry_window_stats
+from telemetry.selectors import fleet_window_stats, ingest_rate, telemetry_list, telemetry_series, telemetry_window_stats
 
 log = logging.getLogger(__name__)
 
@@ -262,6 +262,18 @@ class FleetStatsView(APIView):
         page = cached("stats/fleet", key, compute)
         return Response(serializers.DeviceWindowStatsSerializer(page["rows"], many=True).data,
                         headers=next_link(request, page["next_after"]))
+
+
+class IngestRateView(APIView):
+    """The fleet's stored readings per minute over the last hour, for a sparkline."""
+
+    @extend_schema(
+        tags=["stats"],
+        summary="Readings stored per minute over the last 60 minutes, oldest first, 0 where none",
+        responses={200: serializers.IngestRateSerializer(many=True), **error_responses(503)},
+    )
+    def get(self, request):
+        return Response(serializers.IngestRateSerializer(ingest_rate(), many=True).data)
 
 
 class FleetSummaryView(APIView):

@@ -8,6 +8,7 @@ from alerts.rules import SEVERITY
 from devices.models import Device
 from telemetry.models import Telemetry
 from telemetry.payload import Reading
+from telemetry.rollups import RolledReading, rollups_add
 from telemetry.services import devices_heard
 
 
@@ -27,6 +28,9 @@ def make_readings(device: Device, count: int, *, start: datetime | None = None, 
     # What the ingest does in the same transaction: the device keeps its newest reading.
     devices_heard(readings=[Reading(row.device_id, row.ts, row.temperature, row.humidity, row.battery, None)
                                      for row in rows])
+    # And what the alert worker's readings step adds.
+    rollups_add(readings=[RolledReading(row.device_id, row.ts, row.temperature, row.humidity, row.received_at)
+                          for row in rows])
     return rows
 
 

@@ -54,6 +54,7 @@ EXPECTED_PATHS = {
     "/api/stats/avg/",
     "/api/stats/fleet/",
     "/api/stats/summary/",
+    "/api/stats/ingest-rate/",
     "/api/config/",
     "/api/alerts/",
     "/api/telemetry/export/",
