@@ -1,13 +1,16 @@
-"""Pytest fixtures: a real broker, real platform processes, an MQTT publisher."""
+"""Pytest fixtures: a real broker, real platform processes, MQTT publishers."""
 import itertools
 import json
+import sys
 import uuid
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 
 from devtools.broker import LocalBroker
-from devtools.processes import ManagedProcess
+from devtools.fleet import Fleet
+from devtools.processes import BACKEND_DIR, ManagedProcess
 
 
 def database_url(settings_dict: dict) -> str:
@@ -55,15 +58,15 @@ def platform_env(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def start_process(tmp_path):
-    """Start `manage.py` commands as child processes; all are stopped after the test."""
+def start_command(tmp_path):
+    """Start child processes (ManagedProcess options by name); all still running are killed after the test."""
     started: list[ManagedProcess] = []
     counter = itertools.count()
 
-    def start(*command: str, env: dict[str, str]) -> ManagedProcess:
-        log_file = tmp_path / f"{command[0]}-{next(counter)}.log"
-        process = ManagedProcess.manage(*command, log_file=log_file, env=env).start()
-        started.append(process)
+    def start(args: list[str], *, name: str, cwd: Path = BACKEND_DIR, env: dict[str, str] | None = None,
+              **options) -> ManagedProcess:
+        process = ManagedProcess(args, log_file=tmp_path / f"{name}-{next(counter)}.log", env=env, cwd=cwd, **options)
+        started.append(process.start())
         return process
 
     yield start
@@ -72,16 +75,77 @@ def start_process(tmp_path):
 
 
 @pytest.fixture
+def start_process(start_command):
+    """Start `manage.py` commands as child processes; all are killed after the test."""
+
+    def start(*command: str, env: dict[str, str], **options) -> ManagedProcess:
+        return start_command([sys.executable, "manage.py", *command], name=command[0], env=env, **options)
+
+    return start
+
+
+@pytest.fixture
 def start_ingest(platform_env, start_process):
     """Start `manage.py ingest` against a broker and wait until it has subscribed."""
 
-    def start(broker: LocalBroker, *args: str, env: dict[str, str] | None = None) -> ManagedProcess:
+    def start(broker: LocalBroker, *args: str, env: dict[str, str] | None = None, **options) -> ManagedProcess:
         process = start_process("ingest", "--flush-ms", "20", "--summary-seconds", "1", *args,
-                                env=env or platform_env(broker))
+                                env=env or platform_env(broker), **options)
         process.wait_for_output(r"connected, subscribed")
         return process
 
     return start
+
+
+@pytest.fixture
+def worker_env(mqtt_broker, platform_env) -> dict[str, str]:
+    """The environment `start_worker` starts workers in; a test module may override it."""
+    return platform_env(mqtt_broker)
+
+
+@pytest.fixture
+def start_worker(start_process, worker_env):
+    """Start `manage.py process_tasks` workers (a pass a second); after the test, none may show a traceback."""
+    workers: list[ManagedProcess] = []
+
+    def start(**overrides) -> ManagedProcess:
+        env = {**worker_env, **{key: str(value) for key, value in overrides.items()}}
+        worker = start_process("process_tasks", "--duration=0", "--sleep=1", env=env)
+        worker.wait_for_output(r"worker started")
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        assert "Traceback" not in worker.output(), worker.output()[-4000:]
+
+
+@pytest.fixture
+def start_fleet(tmp_path):
+    """Start `devtools.fleet` publishers (devices named by a fresh prefix); all are killed after the test."""
+    fleets: list[Fleet] = []
+
+    def start(broker: LocalBroker, *, devices: int, **options) -> Fleet:
+        prefix = f"f{uuid.uuid4().hex[:6]}"
+        fleets.append(Fleet.start(broker.port, prefix=prefix, devices=devices, log_dir=tmp_path, **options))
+        return fleets[-1]
+
+    yield start
+    for fleet in fleets:
+        fleet.process.kill()
+
+
+@pytest.fixture
+def report_figures(capsys):
+    """Print a line of a test's figures (`[fault figures] what: key=value ...`), even while pytest captures output."""
+
+    def report(what: str, **figures) -> None:
+        text = " ".join(f"{key}={value:.1f}" if isinstance(value, float) else f"{key}={value}"
+                        for key, value in figures.items())
+        with capsys.disabled():
+            print(f"\n[fault figures] {what}: {text}", flush=True)
+
+    return report
 
 
 class Publisher:

@@ -1,5 +1,4 @@
 """Fixtures for the simulator's tests: the real simulator as a child process, and a subscriber."""
-import itertools
 import json
 import sys
 import threading
@@ -17,20 +16,14 @@ SIMULATOR = REPO_DIR / "simulator" / "simulator.py"
 
 
 @pytest.fixture
-def run_simulator(tmp_path):
+def run_simulator(start_command):
     """Start `simulator.py` against a broker; every run is killed after the test if still alive."""
-    started: list[ManagedProcess] = []
-    counter = itertools.count()
 
     def run(broker, *args: str) -> ManagedProcess:
         command = [sys.executable, str(SIMULATOR), "--host", "127.0.0.1", "--port", str(broker.port), *args]
-        process = ManagedProcess(command, log_file=tmp_path / f"simulator-{next(counter)}.log", cwd=REPO_DIR)
-        started.append(process.start())
-        return process
+        return start_command(command, name="simulator", cwd=REPO_DIR)
 
-    yield run
-    for process in started:
-        process.kill()
+    return run
 
 
 @pytest.fixture
