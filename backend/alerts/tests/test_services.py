@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from alerts import high_temp, services
 from alerts.models import Alert, DeviceAlertState, ReadingWatermark
-from alerts.tests.factories import make_device, make_readings
+from devtools.factories import make_device, make_temperature_readings
 from alerts.watermark import Gap
 from common.timefmt import iso_utc
 from devices.models import Device
@@ -123,7 +123,7 @@ class TestOnline:
 class TestHighTemp:
     def test_one_alert_per_episode_with_the_readings_payload(self):
         make_device("d1")
-        rows = make_readings("d1", [25, 31, 32, 33, 29, 31])
+        rows = make_temperature_readings("d1", [25, 31, 32, 33, 29, 31])
         high_temp.high_temp_evaluate(threshold=THRESHOLD)
         high_temp.high_temp_evaluate(threshold=THRESHOLD)
         alerts = alerts_of("d1", Alert.Type.HIGH_TEMP)
@@ -137,15 +137,15 @@ class TestHighTemp:
     def test_an_episode_spans_passes(self):
         make_device("d1")
         for temperatures in ([31], [32, 33], [29, 31]):
-            make_readings("d1", temperatures)
+            make_temperature_readings("d1", temperatures)
             high_temp.high_temp_evaluate(threshold=THRESHOLD)
         assert len(alerts_of("d1", Alert.Type.HIGH_TEMP)) == 2
 
     def test_a_restart_neither_misses_nor_rereads(self):
         make_device("d1")
-        make_readings("d1", [31])
+        make_temperature_readings("d1", [31])
         high_temp.high_temp_evaluate(threshold=THRESHOLD)
-        make_readings("d1", [29, 31])
+        make_temperature_readings("d1", [29, 31])
         # A new process starts from the stored watermark.
         assert ReadingWatermark.objects.get().position > 0
         high_temp.high_temp_evaluate(threshold=THRESHOLD)
@@ -154,7 +154,7 @@ class TestHighTemp:
 
     def test_a_pass_that_lost_the_watermark_race_writes_nothing(self, monkeypatch):
         make_device("d1")
-        make_readings("d1", [31, 29, 31])
+        make_temperature_readings("d1", [31, 29, 31])
         stale = high_temp.load_watermark()
         high_temp.high_temp_evaluate(threshold=THRESHOLD)
         DeviceAlertState.objects.filter(pk="d1").update(hot=False)  # what the loser would have read
@@ -169,13 +169,13 @@ class TestHighTemp:
         # PostgreSQL: id 2 belongs to transaction 77, still running when ids 1 and 3 are read.
         running = {77}
         monkeypatch.setattr(high_temp, "transactions_in_progress", lambda connection: frozenset(running))
-        make_readings("a", [25], first_id=1)
-        make_readings("a", [26], first_id=3)
+        make_temperature_readings("a", [25], first_id=1)
+        make_temperature_readings("a", [26], first_id=3)
         high_temp.high_temp_evaluate(threshold=THRESHOLD)
         assert ReadingWatermark.objects.get().gaps == [Gap(2, 2, frozenset({77})).to_json()]
         high_temp.high_temp_evaluate(threshold=THRESHOLD)
         assert ReadingWatermark.objects.get().gaps != []
-        make_readings("b", [35], first_id=2)  # transaction 77 commits...
+        make_temperature_readings("b", [35], first_id=2)  # transaction 77 commits...
         running.clear()  # ...and is over
         high_temp.high_temp_evaluate(threshold=THRESHOLD)
         high_temp.high_temp_evaluate(threshold=THRESHOLD)
@@ -204,7 +204,7 @@ class TestHighTemp:
 
     def test_readings_beyond_one_read_are_taken_in_the_next(self):
         make_device("d1")
-        make_readings("d1", [31] * 5 + [29, 31])
+        make_temperature_readings("d1", [31] * 5 + [29, 31])
         first = high_temp.high_temp_evaluate(threshold=THRESHOLD, limit=5)
         assert first.full and first.alerts == 1
         high_temp.high_temp_evaluate(threshold=THRESHOLD, limit=5)

@@ -11,7 +11,7 @@ import pytest
 from django.core.management.utils import get_random_secret_key
 from django.db import connection
 
-from api.tests.factories import make_device
+from devtools.factories import make_device
 from devtools.broker import free_port
 from devtools.processes import ManagedProcess
 from devtools.pytest_plugin import database_url
