@@ -6,7 +6,7 @@ comes back ONLINE. Afterwards every expected alert exists exactly once. Part of 
 `faults` suite (see docs/reliability.md).
 """
 import os
-import random
+import signal
 import time
 from collections import Counter
 from datetime import timedelta
@@ -20,6 +20,7 @@ from alerts.tasks import TASK_NAME
 from common.timefmt import iso_utc
 from devices.models import Device
 from devtools.waiting import wait_until
+from devtools.worker import wait_for_worker_passes
 from telemetry.payload import Reading
 from telemetry.services import telemetry_store_batch
 
@@ -60,17 +61,27 @@ def task_locked_by(pid: int) -> bool:
     return Task.objects.filter(task_name=TASK_NAME, locked_by=str(pid)).exists()
 
 
-def kill_mid_pass(worker) -> bool:
-    """Wait until `worker` runs the alert task, let it get into the pass, SIGKILL it.
+def kill_mid_pass(worker, committed) -> int:
+    """SIGKILL `worker` in the middle of an alert pass; the alerts `committed()` counted by then.
 
-    True when the task was still locked by it just before the kill (the pass unfinished).
+    The worker is frozen (SIGSTOP) until it is caught holding the alert task's lock with
+    some of the pass's alerts committed, so the kill always lands inside a pass that has
+    begun to write, never between two passes.
     """
-    wait_until(lambda: task_locked_by(worker.process.pid), timeout=MAX_RUN_TIME + 20, interval=0.005,
-               message=f"the worker never ran the alert task:\n{worker.output()[-3000:]}")
-    time.sleep(random.uniform(0.0, 0.3))
-    in_pass = task_locked_by(worker.process.pid)
+    pid, before = worker.process.pid, committed()
+
+    def frozen_in_pass() -> int | None:
+        os.kill(pid, signal.SIGSTOP)
+        if task_locked_by(pid) and (now := committed()) > before:
+            return now
+        os.kill(pid, signal.SIGCONT)
+        return None
+
+    at_kill = wait_until(frozen_in_pass, timeout=MAX_RUN_TIME + 20, interval=0.005,
+                         message=f"the worker was never caught in a pass that had begun to commit alerts (make "
+                                 f"the backlog larger):\n{worker.output()[-3000:]}")
     worker.kill()
-    return in_pass
+    return at_kill
 
 
 def alerts_of(prefix: str, alert_type: str) -> list[tuple[str, str]]:
@@ -78,30 +89,24 @@ def alerts_of(prefix: str, alert_type: str) -> list[tuple[str, str]]:
     return [(device, payload.get("ts", "")) for device, payload in rows.values_list("device_id", "payload")]
 
 
-def test_fault5_worker_killed_mid_evaluation_loses_and_doubles_no_alert(
-    mqtt_broker, platform_env, start_process, capsys
-):
+def test_fault5_worker_killed_mid_evaluation_loses_and_doubles_no_alert(start_worker, report_figures):
     prefix = f"w{os.urandom(3).hex()}"
     base = timezone.now() - timedelta(days=1)
     kills = {"HIGH_TEMP": 0, "OFFLINE": 0, "ONLINE": 0}
     at_kill = []  # alerts of the kind being raised that were committed when the worker died
-    mid_pass, recoveries = 0, []
+    recoveries = []
 
-    def start_worker(offline_after: float):
-        env = platform_env(mqtt_broker, OFFLINE_AFTER_SECONDS=offline_after, HIGH_TEMP_THRESHOLD=THRESHOLD,
-                           BACKGROUND_TASK_MAX_RUN_TIME=MAX_RUN_TIME)
-        worker = start_process("process_tasks", "--duration=0", "--sleep=1", env=env)
-        worker.wait_for_output(r"worker started")
-        return worker
+    def worker_for(offline_after: float):
+        return start_worker(OFFLINE_AFTER_SECONDS=offline_after, HIGH_TEMP_THRESHOLD=THRESHOLD,
+                            BACKGROUND_TASK_MAX_RUN_TIME=MAX_RUN_TIME)
 
     def kill_and_restart(worker, during: str, offline_after: float, meanwhile=lambda: None):
-        nonlocal mid_pass
-        mid_pass += kill_mid_pass(worker)
+        committed = kill_mid_pass(worker, lambda: len(alerts_of(prefix, during)))
         kills[during] += 1
-        at_kill.append(f"{during}:{len(alerts_of(prefix, during))}")
+        at_kill.append(f"{during}:{committed}")
         meanwhile()
         restarted_at = time.monotonic()
-        worker = start_worker(offline_after)
+        worker = worker_for(offline_after)
         wait_until(lambda: task_locked_by(worker.process.pid), timeout=MAX_RUN_TIME + 20, interval=0.005,
                    message=f"the restarted worker never ran the alert task:\n{worker.output()[-3000:]}")
         recoveries.append(time.monotonic() - restarted_at)
@@ -111,7 +116,7 @@ def test_fault5_worker_killed_mid_evaluation_loses_and_doubles_no_alert(
     # arriving while the worker is down after each kill. No device goes OFFLINE yet.
     quiet = 600.0
     store_readings(prefix, range(0, READINGS_PER_ROUND), base)
-    worker = start_worker(quiet)
+    worker = worker_for(quiet)
     for kill in range(1, HIGH_TEMP_KILLS + 1):
         worker = kill_and_restart(worker, "HIGH_TEMP", quiet, meanwhile=lambda: store_readings(
             prefix, range(kill * READINGS_PER_ROUND, (kill + 1) * READINGS_PER_ROUND), base))
@@ -130,7 +135,7 @@ def test_fault5_worker_killed_mid_evaluation_loses_and_doubles_no_alert(
         for d in range(DEVICES + 1, DEVICES + QUIET_DEVICES + 1)
     )
     fleet = DEVICES + QUIET_DEVICES
-    worker = kill_and_restart(start_worker(OFFLINE_AFTER), "OFFLINE", OFFLINE_AFTER)
+    worker = kill_and_restart(worker_for(OFFLINE_AFTER), "OFFLINE", OFFLINE_AFTER)
     wait_until(lambda: len(alerts_of(prefix, Alert.Type.OFFLINE)) >= fleet, timeout=OFFLINE_AFTER + 30,
                message="OFFLINE alerts were lost")
 
@@ -140,11 +145,10 @@ def test_fault5_worker_killed_mid_evaluation_loses_and_doubles_no_alert(
     wait_until(lambda: len(alerts_of(prefix, Alert.Type.ONLINE)) >= fleet, timeout=30,
                message="ONLINE alerts were lost")
     # Some more passes, then the repeating task must be scheduled exactly once again.
-    time.sleep(2)
+    wait_for_worker_passes(2)
     wait_until(lambda: Task.objects.filter(task_name=TASK_NAME, failed_at=None).count() == 1, timeout=15,
                message="the repeating alert task is not scheduled exactly once after the restarts")
     assert worker.terminate() == 0
-    assert mid_pass >= 1, "no kill landed in the middle of an evaluation pass: make the backlog larger"
 
     high = alerts_of(prefix, Alert.Type.HIGH_TEMP)
     assert len(high) == len(set(high)), "a HIGH_TEMP alert was raised twice"
@@ -166,9 +170,9 @@ def test_fault5_worker_killed_mid_evaluation_loses_and_doubles_no_alert(
         assert status == types[-1], f"{device_id} is {status} after {types}"
 
     readings = DEVICES * total + fleet
-    with capsys.disabled():
-        print(f"\n[fault figures] 5 worker SIGKILL mid-evaluation: devices={fleet} readings={readings} "
-              f"kills={sum(kills.values())} ({', '.join(f'{k}={v}' for k, v in kills.items())}) "
-              f"mid_pass_kills={mid_pass} committed_at_kill={','.join(at_kill)} high_temp_expected={len(expected_high)} high_temp_raised={len(high)} "
-              f"offline_raised={sum(offline.values())} online_raised={sum(online.values())} doubled=0 lost=0 "
-              f"recovery_s={'/'.join(f'{s:.1f}' for s in recoveries)} (MAX_RUN_TIME={MAX_RUN_TIME} s)", flush=True)
+    report_figures("5 worker SIGKILL mid-evaluation", devices=fleet, readings=readings, kills=sum(kills.values()),
+                   **{f"kills_{kind}": count for kind, count in kills.items()},
+                   committed_at_kill=",".join(at_kill), high_temp_expected=len(expected_high),
+                   high_temp_raised=len(high), offline_raised=sum(offline.values()),
+                   online_raised=sum(online.values()), doubled=0, lost=0,
+                   recovery_s="/".join(f"{s:.1f}" for s in recoveries), max_run_time_s=MAX_RUN_TIME)

@@ -22,7 +22,8 @@ def test_enqueue_creates_one_delivery_per_matching_subscription_and_repeating_it
     offline_only = make_webhook(name="offline", alert_types=["OFFLINE"])
     critical_mail = make_email(min_severity="critical")
     make_webhook(name="paused", active=False)
-    hot, back = make_alert(alert_type="HIGH_TEMP"), make_alert(alert_type="ONLINE", payload={"offline_since": "2026-12-01T00:00:00.000Z"})
+    hot = make_alert(alert_type="HIGH_TEMP")
+    back = make_alert(alert_type="ONLINE", payload={"offline_since": "2026-12-01T00:00:00.000Z"})
 
     assert notifications_enqueue(alerts=[hot, back], event="raised") == 3
     assert notifications_enqueue(alerts=[hot, back], event="raised") == 0
