@@ -6,10 +6,11 @@ from django.utils import timezone
 
 from alerts import high_temp, services
 from alerts.models import Alert, DeviceAlertState, ReadingWatermark
-from devtools.factories import make_device, make_temperature_readings
 from alerts.watermark import Gap
 from common.timefmt import iso_utc
 from devices.models import Device
+from devtools.factories import make_device, make_temperature_readings
+from devtools.query_plans import plans_of
 
 pytestmark = pytest.mark.django_db
 THRESHOLD = 30.0
@@ -51,16 +52,27 @@ class TestOffline:
         assert status_of("d1") == Device.Status.ONLINE
         assert alerts_of("d1") == []
 
-    def test_the_query_for_silent_devices_uses_the_status_last_seen_index(self):
+    def test_silence_means_strictly_more_than_the_limit_and_a_device_never_seen_is_not_silent(self):
+        now = timezone.now()
+        make_device("at-the-limit", last_seen=now - timedelta(seconds=10))
+        make_device("just-past-it", last_seen=now - timedelta(seconds=10, microseconds=1))
+        make_device("never-seen", last_seen=None)
+        services.devices_mark_offline(now=now, offline_after=10)
+        assert dict(Device.objects.values_list("device_id", "status")) == {
+            "at-the-limit": "ONLINE", "just-past-it": "OFFLINE", "never-seen": "ONLINE"}
+
+    def test_the_queries_for_silent_devices_use_the_status_last_seen_index(self):
         from django.db import connection
 
-        deadline = timezone.now()
-        query = Device.objects.filter(status=Device.Status.ONLINE, last_seen__lt=deadline).order_by("last_seen")
-        plan = query.explain()
-        if connection.vendor == "sqlite":
-            assert "device_status_last_seen" in plan
-        else:
-            assert "Seq Scan" not in plan or "device_status_last_seen" in plan
+        make_device("d1", seconds_ago=5)  # one due, so the step reads it for update too
+        plans = plans_of(lambda: services.devices_mark_offline(now=timezone.now(), offline_after=2.0),
+                         containing='"last_seen" <')
+        assert len(plans) == 2, plans  # whether any is due, and which
+        for plan in plans:
+            if connection.vendor == "sqlite":
+                assert "device_status_last_seen" in plan, plan
+            else:
+                assert "Seq Scan" not in plan or "device_status_last_seen" in plan, plan
 
     def test_many_silent_devices_go_offline_in_one_pass(self):
         Device.objects.bulk_create(

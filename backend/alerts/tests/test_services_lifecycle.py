@@ -7,8 +7,9 @@ from django.utils import timezone
 
 from alerts import high_temp, services
 from alerts.models import Alert, AlertRule, DeviceAlertState
-from devtools.factories import make_battery_readings, make_device, make_temperature_readings
 from devices.models import Device
+from devtools.factories import make_battery_readings, make_device, make_temperature_readings
+from devtools.query_plans import plans_of
 from telemetry.models import Telemetry
 
 pytestmark = pytest.mark.django_db
@@ -110,9 +111,18 @@ class TestOfflineLifecycle:
 
         groups = services.offline_groups(rule_book_load())
         assert len(groups) == 3
-        for where, _limit, _source in groups:
-            query = Device.objects.filter(status=Device.Status.ONLINE, last_seen__lt=timezone.now())
-            plan = (query.filter(where) if where is not None else query).order_by("last_seen").explain()
+        # One device due in each group, so that each group's step also reads its devices for update.
+        Device.objects.filter(pk="own").update(last_seen=timezone.now() - timedelta(hours=1))
+        make_device("slow", device_type="logger", seconds_ago=3600)
+        make_device("plain", seconds_ago=3600)
+
+        def offline_steps():  # as alerts_evaluate runs them
+            for where, limit, source in groups:
+                services.devices_mark_offline(now=timezone.now(), offline_after=limit, where=where, source=source)
+
+        plans = plans_of(offline_steps, containing='"last_seen" <')
+        assert len(plans) == 2 * len(groups), plans  # per group: whether any is due, and which
+        for plan in plans:
             if connection.vendor == "sqlite":
                 assert "device_status_last_seen" in plan or "sqlite_autoindex_devices_device" in plan, plan
             else:
