@@ -10,6 +10,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from devtools.processes import ManagedProcess
+from devtools.waiting import wait_until
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 SIMULATOR = REPO_DIR / "simulator" / "simulator.py"
@@ -63,6 +64,16 @@ class Subscriber:
 
     def payloads(self, prefix: str) -> list[dict]:
         return [payload for _, _, payload in self.received(prefix)]
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Return once everything the broker had accepted before this call has reached this subscriber.
+
+        A marker is published through the broker after it: messages for one subscriber leave the
+        broker in the order it took them in, so once the marker is here, nothing older is on its way.
+        """
+        marker = f"settle-{uuid.uuid4().hex[:8]}"
+        self.client.publish(f"devices/{marker}/telemetry", json.dumps({"deviceId": marker}), qos=1)
+        wait_until(lambda: self.received(marker), timeout=timeout, message="the settle marker never arrived")
 
     def close(self):
         self.client.disconnect()

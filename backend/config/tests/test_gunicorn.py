@@ -10,6 +10,7 @@ from django.db import connection
 from devtools.broker import free_port
 from devtools.processes import ManagedProcess
 from devtools.pytest_plugin import database_url
+from devtools.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,11 +37,8 @@ def gunicorn(tmp_path):
         },
     ).start()
     process.wait_for_output(r"Booting worker")
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if raw_request(port, b"GET /api/health/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", timeout=5):
-            break
-        time.sleep(0.1)
+    wait_until(lambda: raw_request(port, b"GET /api/health/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", timeout=5),
+               timeout=15, interval=0.1, message="gunicorn never answered")
     yield port
     process.terminate()
 
