@@ -98,6 +98,39 @@ def start_ingest(platform_env, start_process):
 
 
 @pytest.fixture
+def start_gunicorn(start_command):
+    """Start the production web (gunicorn, production settings, one sync worker) on the test database.
+
+    Returns (port, process) once its worker is booting; `env` adds to or replaces its environment.
+    """
+    from django.core.management.utils import get_random_secret_key
+    from django.db import connection
+
+    def start(**env: str) -> tuple[int, ManagedProcess]:
+        from devtools.broker import free_port
+
+        port = free_port()
+        process = start_command(
+            [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"], name="gunicorn",
+            env={
+                "GUNICORN_BIND": f"127.0.0.1:{port}",
+                "GUNICORN_WORKERS": "1",
+                "DJANGO_SETTINGS_MODULE": "config.settings_production",
+                "DJANGO_SECRET_KEY": get_random_secret_key(),
+                "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+                "DJANGO_BEHIND_TLS_PROXY": "true",
+                "DJANGO_DEBUG": "false",
+                "DATABASE_URL": database_url(connection.settings_dict),
+                **{key: str(value) for key, value in env.items()},
+            },
+        )
+        process.wait_for_output(r"Booting worker", timeout=30)
+        return port, process
+
+    return start
+
+
+@pytest.fixture
 def worker_env(mqtt_broker, platform_env) -> dict[str, str]:
     """The environment `start_worker` starts workers in; a test module may override it."""
     return platform_env(mqtt_broker)
