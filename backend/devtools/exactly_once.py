@@ -1,9 +1,8 @@
 """Exactly-once accounting: what the broker accepted against what the database holds and the ingest counted."""
-import ast
-import re
 from collections import Counter
 from datetime import datetime
 
+from devtools.ingest_log import ingest_totals
 from devtools.processes import ManagedProcess
 
 
@@ -15,6 +14,13 @@ def accepted_keys(result: dict) -> Counter:
     """(device, ts in epoch ms) of every reading a fleet's broker acknowledged, each once."""
     return Counter((device, result["ts0"] + n * result["ts_step_ms"])
                    for device, numbers in result["acked"].items() for n in numbers)
+
+
+def stored_count(prefix: str) -> int:
+    """How many readings of devices `prefix`-... are stored."""
+    from telemetry.models import Telemetry
+
+    return Telemetry.objects.filter(device__device_id__startswith=f"{prefix}-").count()
 
 
 def stored_keys(prefix: str) -> Counter:
@@ -31,21 +37,6 @@ def assert_exactly_once(stored: Counter, accepted: Counter) -> dict[str, int]:
     assert not lost and not extra, (f"{sum(lost.values())} readings lost, e.g. {sorted(lost)[:5]}; "
                                     f"{sum(extra.values())} stored beyond what was accepted, e.g. {sorted(extra)[:5]}")
     return {"stored": sum(stored.values()), "lost": 0, "doubled": 0}
-
-
-def ingest_totals(*processes: ManagedProcess) -> Counter:
-    """The counters the ingest logs when it stops (and, for a killed run, its last summary)."""
-    totals = Counter()
-    for process in processes:
-        output = process.output()
-        final = re.findall(r"ingest stopped \(totals: (\{.*\})\)", output)
-        if final:
-            totals.update(ast.literal_eval(final[-1]))
-            continue
-        running = re.findall(r"\(totals: ([^)]*)\)", output)
-        if running:
-            totals.update({k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", running[-1])})
-    return totals
 
 
 def assert_redeliveries_counted(*stopped_runs: ManagedProcess, rows_added: int) -> Counter:

@@ -26,6 +26,8 @@ from devtools.waiting import wait_until
 # Publishes in flight; one paho publisher is fastest around here (docs/performance.md, "Rates of the parts").
 WINDOW = 100
 PROGRESS_SECONDS = 0.25
+# A fixed epoch ms (2024-10-09) for streams whose timestamps must not depend on the clock.
+FIXED_TS0 = 1_728_481_425_000
 
 
 def device_ids(prefix: str, first: int, count: int) -> list[str]:

@@ -1,6 +1,7 @@
 """Pytest fixtures: a real broker, real platform processes, MQTT publishers."""
 import itertools
 import json
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -12,6 +13,9 @@ from devtools.broker import LocalBroker
 from devtools.fleet import Fleet
 from devtools.processes import BACKEND_DIR, ManagedProcess
 
+# A PostgreSQL server where a test may create and drop a database of its own.
+POSTGRES_ADMIN_URL = os.environ.get("FAULTS_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
 
 def database_url(settings_dict: dict) -> str:
     """A DATABASE_URL for another process to reach the database Django is using."""
@@ -22,6 +26,34 @@ def database_url(settings_dict: dict) -> str:
     auth = f"{user}{password}@" if user else ""
     port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
     return f"postgres://{auth}{settings_dict.get('HOST') or 'localhost'}{port}/{settings_dict['NAME']}"
+
+
+def sqlite_test_database() -> Path:
+    """The SQLite file of the test database; skips the test on another database."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip(f"needs the SQLite test database, not {connection.vendor}")
+    return Path(connection.settings_dict["NAME"])
+
+
+@pytest.fixture
+def postgres_database():
+    """A fresh PostgreSQL database on the local server, dropped after the test."""
+    try:
+        import psycopg
+
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except Exception as error:  # noqa: BLE001 - any failure to connect means "not available"
+        pytest.skip(f"no PostgreSQL reachable at {POSTGRES_ADMIN_URL} (set FAULTS_POSTGRES_URL): {error}")
+    name = f"telemetry_faults_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin, name, f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.close()
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,6 @@ import sqlite3
 import stat
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections import Counter
@@ -24,11 +23,14 @@ from pathlib import Path
 
 import psutil
 import pytest
-from django.db import connection
 
 from devtools.exactly_once import (accepted_keys, assert_exactly_once, assert_redeliveries_counted, epoch_ms,
-                                   stored_keys)
+                                   stored_count, stored_keys)
+from devtools.fleet import FIXED_TS0
+from devtools.ingest_log import error_lines
+from devtools.memory import RssSampler
 from devtools.processes import BACKEND_DIR, ManagedProcess
+from devtools.pytest_plugin import sqlite_test_database
 from devtools.waiting import wait_until
 from telemetry.models import Telemetry
 
@@ -48,27 +50,16 @@ FLEET_RATE_PER_DEVICE = _env_number("FAULTS_FLEET_RATE", 10)  # readings/s per d
 OUTAGE_SECONDS = _env_number("FAULTS_OUTAGE_SECONDS", 4)
 # Fault 2: the ingest's resident memory may grow at most this much while it drains.
 RSS_GROWTH_LIMIT_MB = _env_number("FAULTS_RSS_GROWTH_MB", 32)
-# Fault 4 on PostgreSQL: a server where the test may create and drop a database.
-POSTGRES_ADMIN_URL = os.environ.get("FAULTS_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 # Every stream's readings: reading n of a device has ts TS0 + n ms.
-STREAM = {"ts0": 1_728_481_425_000, "ts_step_ms": 1}
+STREAM = {"ts0": FIXED_TS0, "ts_step_ms": 1}
 # A killed ingest's writer process ends by itself once its request pipe closes.
 WRITER_EXIT_SECONDS = 15
-
-
-def stored_count(prefix: str) -> int:
-    return Telemetry.objects.filter(device__device_id__startswith=f"{prefix}-").count()
 
 
 def stop_ingest(process: ManagedProcess) -> None:
     """SIGTERM; the ingest must exit with code 0 within 10 s (docs/contract.md, "Processes")."""
     assert process.terminate(timeout=10) == 0, process.output()[-3000:]
-
-
-def error_lines(output: str) -> list[str]:
-    """The ingest's ERROR log lines (the settings' format: time LEVEL logger: message)."""
-    return [line for line in output.splitlines() if re.search(r"\bERROR telemetry\.ingest\b", line)]
 
 
 def wait_for_error(ingest: ManagedProcess) -> str:
@@ -99,12 +90,6 @@ def finish(fleet, *clean_runs: ManagedProcess, expected: int | None, count=None,
                                          rows_added=figures["stored"] - stored_before + stored_elsewhere)
     return result, {"sent": result["sent"], "acked": result["acked_total"], **figures,
                     "duplicates_counted": totals["duplicates"]}
-
-
-def sqlite_test_database() -> Path:
-    if connection.vendor != "sqlite":
-        pytest.skip(f"needs the SQLite test database, not {connection.vendor}")
-    return Path(connection.settings_dict["NAME"])
 
 
 # --------------------------------------------------------------------------- 1. ingest killed
@@ -138,29 +123,6 @@ def test_fault1_ingest_killed_mid_stream_stores_every_reading_exactly_once(
 
 
 # --------------------------------------------------------------------------- 2. ingest stopped
-
-
-class RssSampler(threading.Thread):
-    """Samples a process's resident memory every 50 ms until stopped."""
-
-    def __init__(self, pid: int):
-        super().__init__(daemon=True)
-        self.process = psutil.Process(pid)
-        self.samples: list[int] = []
-        self.halt = threading.Event()
-
-    def run(self) -> None:
-        while not self.halt.is_set():
-            try:
-                self.samples.append(self.process.memory_info().rss)
-            except psutil.Error:
-                return
-            self.halt.wait(0.05)
-
-    def peak_mb(self) -> float:
-        self.halt.set()
-        self.join()
-        return max(self.samples) / 2**20
 
 
 @pytest.mark.timeout(180 + 3 * BACKLOG_SECONDS)
@@ -327,25 +289,6 @@ def test_fault4_sqlite_locked_exclusively_the_ingest_retries_unacked_and_catches
     assert_outage_logged_once(ingest, r"locked")
     report_figures(f"4 SQLite locked (BEGIN EXCLUSIVE) {OUTAGE_SECONDS:.0f} s", **figures, **outage,
                    errors_logged=1)
-
-
-@pytest.fixture
-def postgres_database():
-    """A fresh PostgreSQL database on the local server, dropped after the test."""
-    try:
-        import psycopg
-
-        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except Exception as error:  # noqa: BLE001 - any failure to connect means "not available"
-        pytest.skip(f"no PostgreSQL reachable at {POSTGRES_ADMIN_URL} (set FAULTS_POSTGRES_URL): {error}")
-    name = f"telemetry_faults_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin, name, f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def test_fault4_postgres_unavailable_the_ingest_retries_unacked_and_catches_up(
