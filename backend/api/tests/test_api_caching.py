@@ -18,7 +18,7 @@ from rest_framework.renderers import JSONRenderer
 
 from api import caching
 from api.serializers import SeriesSerializer
-from api.tests.factories import make_device, make_readings
+from devtools.factories import make_device, make_readings
 from config.caches import API_CACHE_TABLE, shared_cache
 from devtools.broker import free_port
 from devtools.processes import BACKEND_DIR, ManagedProcess

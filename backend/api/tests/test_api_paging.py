@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from alerts.models import Alert
 from api.paging import cursor_encode
-from api.tests.factories import make_alert, make_device, make_readings
+from devtools.factories import make_alert, make_device, make_readings
 from devices.models import Device
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from alerts.models import Alert, AlertRule
-from api.tests.factories import make_alert, make_device, make_readings
+from devtools.factories import make_alert, make_device, make_readings
 
 
 
