@@ -10,6 +10,8 @@ PostgreSQL in use, the largest fleet is also polled by 50 dashboard tabs (3 s pe
 and then driven as fast as it answers (the saturation figure). Prints `name=value` lines.
 """
 import argparse
+import http.client
+import json
 import os
 import random
 import sqlite3
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +104,11 @@ def seed(env: dict, url: str, fleet: Fleet, kind: str, *, keep: bool) -> dict:
     return {"seed_readings": fleet.readings[kind], "seed_seconds": time.monotonic() - started}
 
 
+def database_kinds() -> list[str]:
+    """SQLite, and PostgreSQL when DATABASE_URL names a server (as under scripts/with-postgres)."""
+    return ["sqlite"] + (["pg"] if os.environ.get("DATABASE_URL", "").startswith("postgres") else [])
+
+
 def serve(env: dict, log_file: Path) -> tuple[ManagedProcess, int]:
     """gunicorn with the production config (config/gunicorn.conf.py: 2 x cores + 1 sync workers)."""
     port = free_port()
@@ -112,28 +120,24 @@ def serve(env: dict, log_file: Path) -> tuple[ManagedProcess, int]:
     return server, port
 
 
+def probe(port: int, path: str) -> tuple[int, float, bytes]:
+    """One GET: its status, milliseconds and body."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    started = time.perf_counter()
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, (time.perf_counter() - started) * 1000, response.read()
+    except (http.client.HTTPException, OSError):  # the worker was killed mid-answer
+        return 0, (time.perf_counter() - started) * 1000, b""
+    finally:
+        connection.close()
+
+
 def page_is_paged(port: int) -> bool:
     """Whether the server answers `?limit=` with one page (a server without paging lists every device)."""
-    import http.client
-    import json
-
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    connection.request("GET", f"/api/devices/?limit={PAGE}")
-    response = connection.getresponse()
-    body = response.read()
-    connection.close()
-    return response.status == 200 and len(json.loads(body)) <= PAGE
-
-
-def endpoint_status(port: int, path: str) -> int:
-    import http.client
-
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    connection.request("GET", path)
-    response = connection.getresponse()
-    response.read()
-    connection.close()
-    return response.status
+    status, _, body = probe(port, f"/api/devices/?limit={PAGE}")
+    return status == 200 and len(json.loads(body)) <= PAGE
 
 
 def latencies(port: int, fleet: Fleet, requests: int, *, paged: bool) -> dict:
@@ -158,47 +162,49 @@ def latencies(port: int, fleet: Fleet, requests: int, *, paged: bool) -> dict:
     figures = {}
     api_bench.measure("127.0.0.1", port, "/api/health/", 5, gzip=True)  # warm up
     for name, (paths, count) in endpoints.items():
-        if not callable(paths) and endpoint_status(port, paths) != 200:
-            print(f"# {name}: {paths} is not served here", flush=True)
+        status, took, _ = probe(port, paths(0) if callable(paths) else paths)
+        if status != 200:
+            # No figures: not served (404), or too slow for gunicorn's timeout (the worker is killed).
+            print(f"# {name}: {paths} answered {status or 'nothing'} after {took:.0f} ms", flush=True)
+            figures[f"{name}_failed_status"] = status
+            figures[f"{name}_failed_after_ms"] = took
             continue
         for key, value in api_bench.measure("127.0.0.1", port, paths, count, gzip=True).items():
             figures[f"{name}_{key}"] = value
     return figures
 
 
-def fleet_figures(root: Path, plan: Plan, kinds: list[str], *, keep: bool, data_dir: Path) -> dict:
-    """Every figure of the plan, named fleet_{sqlite|pg}_{devices}_{what}."""
-    figures: dict = {}
+def fleet_figures(root: Path, plan: Plan, kinds: list[str], *, keep: bool, data_dir: Path,
+                  report: Callable[[str, object], None]) -> None:
+    """Every figure of the plan, handed to `report` as it is measured: fleet_{sqlite|pg}_{devices}_{what}."""
     for fleet in plan.fleets:
         for kind in kinds:
             url = database_url(kind, fleet.devices, data_dir)
             env = {**os.environ, "DATABASE_URL": url, "DJANGO_DEBUG": "false", "LOG_LEVEL": "WARNING"}
             name = f"fleet_{kind}_{fleet.devices}"
             for key, value in seed(env, url, fleet, kind, keep=keep).items():
-                _show(figures, f"{name}_{key}", value)
+                report(f"{name}_{key}", value)
             server, port = serve(env, root / f"{name}-web.log")
             try:
                 paged = page_is_paged(port)
                 print(f"# {name}: the device list is {'paged' if paged else 'not paged'}", flush=True)
                 for key, value in latencies(port, fleet, plan.requests, paged=paged).items():
-                    _show(figures, f"{name}_{key}", value)
+                    report(f"{name}_{key}", value)
                 if kind == "pg" and fleet is plan.fleets[-1] and plan.poller_seconds and pollers.wrk_available():
                     base = f"http://127.0.0.1:{port}"
                     load = pollers.dashboard_tabs(base, tabs=plan.tabs, seconds=plan.poller_seconds,
                                                   devices=fleet.devices, prefix=PREFIX, paged=paged)
                     for key, value in load.items():
-                        _show(figures, f"{name}_pollers{plan.tabs}_{key}", value)
+                        report(f"{name}_pollers{plan.tabs}_{key}", value)
                     load = pollers.dashboard_tabs(base, tabs=plan.tabs, seconds=plan.saturation_seconds,
                                                   devices=fleet.devices, prefix=PREFIX, paged=paged, poll_ms=0)
                     for key, value in load.items():
-                        _show(figures, f"{name}_saturation_{key}", value)
+                        report(f"{name}_saturation_{key}", value)
             finally:
                 server.terminate(timeout=30)
-    return figures
 
 
-def _show(figures: dict, name: str, value) -> None:
-    figures[name] = value
+def _show(name: str, value) -> None:
     shown = f"{value:.2f}" if isinstance(value, float) else str(value)
     print(f"{name}={shown}", flush=True)
 
@@ -215,11 +221,11 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, help="where the SQLite fleets live (default: a temporary directory)")
     args = parser.parse_args()
     plan = PLANS["quick" if args.quick else "fleet" if args.fleet else "full"]
-    kinds = args.database or ["sqlite"] + (["pg"] if os.environ.get("DATABASE_URL", "").startswith("postgres") else [])
+    kinds = args.database or database_kinds()
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as root:
         data_dir = args.data_dir or Path(root)
         data_dir.mkdir(parents=True, exist_ok=True)
-        fleet_figures(Path(root), plan, kinds, keep=args.keep, data_dir=data_dir)
+        fleet_figures(Path(root), plan, kinds, keep=args.keep, data_dir=data_dir, report=_show)
 
 
 if __name__ == "__main__":

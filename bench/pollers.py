@@ -21,5 +21,5 @@ def dashboard_tabs(base_url: str, *, tabs: int, seconds: int, devices: int, pref
     result = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60)
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     figures["requests_per_s"] = figures["requests"] / figures["seconds"]
-    figures["error_rate"] = figures["errors"] / max(figures["requests"], 1)
+    figures["error_share"] = figures["errors"] / max(figures["requests"], 1)
     return figures
