@@ -32,15 +32,16 @@ def seed(env: dict, *, rows: int, devices: int) -> dict:
     return {"seed_rows": rows + 86400, "seed_seconds": time.monotonic() - started}
 
 
-def measure(host: str, port: int, paths, count: int, *, gzip: bool = False) -> dict:
+def measure(host: str, port: int, paths, count: int, *, gzip: bool = False, count_errors: bool = False) -> dict:
     """Latency percentiles (ms) and mean response size (KB) of `count` sequential keep-alive GETs.
 
     With `gzip` the requests accept gzip, as browsers do: `size_kb` is then what crossed
-    the wire and `json_kb` the JSON it unpacks to.
+    the wire and `json_kb` the JSON it unpacks to. With `count_errors` an answer other
+    than 200 is counted (`errors`) and timed like the others instead of failing the run.
     """
     connection = http.client.HTTPConnection(host, port, timeout=60)
     headers = {"Accept-Encoding": "gzip"} if gzip else {}
-    latencies, sizes, json_sizes = [], [], []
+    latencies, sizes, json_sizes, errors = [], [], [], 0
     for index in range(count):
         path = paths(index) if callable(paths) else paths
         started = time.perf_counter()
@@ -48,8 +49,11 @@ def measure(host: str, port: int, paths, count: int, *, gzip: bool = False) -> d
         response = connection.getresponse()
         body = response.read()
         latencies.append((time.perf_counter() - started) * 1000)
-        sizes.append(len(body))
+        if count_errors and response.status != 200:
+            errors += 1
+            continue
         assert response.status == 200, f"{path}: {response.status} {body[:200]!r}"
+        sizes.append(len(body))
         if gzip:
             json_sizes.append(len(zlib.decompress(body, wbits=31)) if response.getheader("Content-Encoding") == "gzip"
                               else len(body))
@@ -59,10 +63,12 @@ def measure(host: str, port: int, paths, count: int, *, gzip: bool = False) -> d
         "p50_ms": latencies[len(latencies) // 2],
         "p95_ms": latencies[int(len(latencies) * 0.95)],
         "p99_ms": latencies[int(len(latencies) * 0.99)],
-        "size_kb": statistics.mean(sizes) / 1024,
+        "size_kb": statistics.mean(sizes) / 1024 if sizes else 0.0,
     }
     if gzip:
-        figures["json_kb"] = statistics.mean(json_sizes) / 1024
+        figures["json_kb"] = statistics.mean(json_sizes) / 1024 if json_sizes else 0.0
+    if count_errors:
+        figures["errors"] = errors
     return figures
 
 

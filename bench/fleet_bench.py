@@ -169,7 +169,8 @@ def latencies(port: int, fleet: Fleet, requests: int, *, paged: bool) -> dict:
             figures[f"{name}_failed_status"] = status
             figures[f"{name}_failed_after_ms"] = took
             continue
-        for key, value in api_bench.measure("127.0.0.1", port, paths, count, gzip=True).items():
+        for key, value in api_bench.measure("127.0.0.1", port, paths, count, gzip=True,
+                                                     count_errors=True).items():
             figures[f"{name}_{key}"] = value
     return figures
 
