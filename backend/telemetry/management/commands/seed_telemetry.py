@@ -49,16 +49,21 @@ class Command(BaseCommand):
         parser.add_argument("--readings", type=int, required=True, help="Readings in all, split evenly.")
         parser.add_argument("--prefix", default="seed", help="Device ids are PREFIX-00001 and so on.")
         parser.add_argument("--step", type=int, default=1, help="Seconds between a device's readings.")
+        parser.add_argument("--ahead", type=int, default=0,
+                            help="End the history this many seconds after now (at most 300, as far as a device's "
+                                 "clock may run ahead), so a benchmark's recent windows stay full for a while.")
 
-    def handle(self, *args, devices, readings, prefix, step, **options):
+    def handle(self, *args, devices, readings, prefix, step, ahead, **options):
         if devices < 1 or readings < devices or step < 1:
             raise CommandError("--devices must be positive, --readings at least --devices, --step positive")
+        if not 0 <= ahead <= 300:
+            raise CommandError("--ahead must be between 0 and 300 seconds")
         if not is_device_id(f"{prefix}-00001"):
             raise CommandError("--prefix must make valid device ids")
         if connection.vendor not in ("sqlite", "postgresql"):
             raise CommandError(f"seeding supports SQLite and PostgreSQL, not {connection.vendor}")
         per_device = readings // devices
-        end = int(timezone.now().timestamp())
+        end = int(timezone.now().timestamp()) + ahead
         start = end - (per_device - 1) * step
         device_ids = [f"{prefix}-{n:05d}" for n in range(1, devices + 1)]
         started = time.monotonic()
