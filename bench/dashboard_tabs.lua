@@ -6,7 +6,8 @@
 --   wrk -t50 -c50 -d60s -s bench/dashboard_tabs.lua http://127.0.0.1:8000 -- DEVICES PREFIX PAGED POLL_MS
 --
 -- DEVICES and PREFIX name the seeded fleet (PREFIX-00001 ..), PAGED 1 asks for the
--- device list and fleet stats a page at a time and polls the fleet summary, POLL_MS 0
+-- device list and fleet stats a page at a time and polls the fleet summary and (every
+-- third round, about its 10 s) the header's ingest rate, as the paged dashboard does; POLL_MS 0
 -- sends without waiting (the saturation run). done() prints one JSON line.
 local ffi = require("ffi")
 ffi.cdef [[
@@ -29,6 +30,7 @@ function setup(thread)
 end
 
 local paths, index, cycle_started, cycle_ms, poll_ms
+local every_round, third_round, round = nil, nil, 0
 
 -- Every page: the health indicator and the header's count of open critical alarms.
 local function common()
@@ -69,10 +71,16 @@ function init(args)
   poll_ms = tonumber(args[4])
   math.randomseed(tab * 7919 + 1)
   if tab % 2 == 0 then
-    paths = fleet_page(paged)
+    every_round = fleet_page(paged)
   else
-    paths = device_page(string.format("%s-%05d", prefix, math.random(1, devices)))
+    every_round = device_page(string.format("%s-%05d", prefix, math.random(1, devices)))
   end
+  third_round = every_round
+  if paged then
+    third_round = { unpack(every_round) }
+    table.insert(third_round, "/api/stats/ingest-rate/")
+  end
+  paths = third_round
   index = 0
   cycle_started = now_ms()
   -- Tabs opened over one poll interval, not all in the same millisecond.
@@ -83,6 +91,8 @@ function request()
   index = index + 1
   if index > #paths then
     index = 1
+    round = round + 1
+    paths = (round % 3 == 0) and third_round or every_round
     cycle_started = now_ms()
     cycle_ms = poll_ms
   end
