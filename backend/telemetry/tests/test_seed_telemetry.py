@@ -34,3 +34,13 @@ def test_ahead_ends_the_history_that_many_seconds_after_now_and_no_further_than_
     assert before + timedelta(seconds=299) <= newest <= timezone.now() + timedelta(seconds=300)
     with pytest.raises(CommandError, match="--ahead"):
         call_command("seed_telemetry", devices=2, readings=4, ahead=301, stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_seeding_again_keeps_the_readings_there_and_adds_the_newer_ones(monkeypatch):
+    now = timezone.now()
+    monkeypatch.setattr(seed_telemetry.timezone, "now", lambda: now)  # both runs on one grid of seconds
+    call_command("seed_telemetry", devices=2, readings=20, step=60, stdout=io.StringIO())
+    call_command("seed_telemetry", devices=2, readings=20, step=60, ahead=120, stdout=io.StringIO())
+
+    assert Telemetry.objects.count() == 2 * (10 + 2)
