@@ -1,24 +1,16 @@
 #!/bin/sh
-# Writes the broker's accounts from the environment; docker compose runs it (service
-# broker-accounts) before the broker starts, and on every `up`.
-#   ingest:  the ingest's password file, its account only, rewritten each time (a
-#            changed MQTT_PASSWORD takes effect at the next start).
-#   dynsec:  the dynamic security plugin's file for the device listener, created on
-#            the first run with the admin account; the simulator's role and account
-#            are set each time through a private broker on a unix socket. Device
-#            accounts (the registry's, or mosquitto_ctrl's) are kept (docs/security.md).
+# Writes the broker's accounts from the environment into the dynamic security plugin's
+# file, which every listener of production.conf shares; docker compose runs it (service
+# broker-accounts) before the broker starts, and on every `up`. The file is created on
+# the first run with the admin account; the ingest's and the simulator's roles and
+# accounts are set each time (a changed password takes effect at the next start)
+# through a private broker on a unix socket. Device accounts (the registry's, or
+# mosquitto_ctrl's) are kept (docs/security.md).
 set -eu
-dir=${MOSQUITTO_PASSWD_DIR:-/mosquitto/passwd}
 dynsec_dir=${MOSQUITTO_DYNSEC_DIR:-/mosquitto/dynsec}
 plugin=${MOSQUITTO_DYNSEC_PLUGIN:-/usr/lib/mosquitto_dynamic_security.so}
 : "${INGEST_USERNAME:?}" "${INGEST_PASSWORD:?}" "${SIMULATOR_PASSWORD:?}" "${ADMIN_USERNAME:?}" "${ADMIN_PASSWORD:?}"
 umask 077
-
-# mosquitto_passwd reads the password twice from stdin (printf is a shell builtin):
-# the passwords never appear in a process list.
-printf '%s\n%s\n' "$INGEST_PASSWORD" "$INGEST_PASSWORD" \
-  | mosquitto_passwd -c "$dir/ingest.new" "$INGEST_USERNAME" >/dev/null
-mv "$dir/ingest.new" "$dir/ingest"
 
 # mosquitto_ctrl exits 0 whatever happened: its output tells.
 file="$dynsec_dir/dynamic-security.json"
@@ -65,19 +57,34 @@ dynsec() {
   exit 1
 }
 
-# The simulator plays sim-001..sim-003 and may publish as nobody else.
+# The ingest reads every device's telemetry and status (also through
+# $share/NAME/devices/+/..., for `ingest --shared-group`: the plugin of 2.0 checks a
+# shared subscription with its $share prefix) and publishes nothing. Its
+# members connect with client ids of their own (on 1884), so its account is bound to none.
+dynsec "{\"command\":\"createRole\",\"rolename\":\"ingest\",\"acls\":[\
+{\"acltype\":\"subscribePattern\",\"topic\":\"devices/+/telemetry\",\"allow\":true},\
+{\"acltype\":\"subscribePattern\",\"topic\":\"devices/+/status\",\"allow\":true},\
+{\"acltype\":\"subscribePattern\",\"topic\":\"\$share/+/devices/+/telemetry\",\"allow\":true},\
+{\"acltype\":\"subscribePattern\",\"topic\":\"\$share/+/devices/+/status\",\"allow\":true}]}" "Role already exists"
+dynsec "{\"command\":\"createClient\",\"username\":\"$INGEST_USERNAME\",\"password\":\"$INGEST_PASSWORD\",\"roles\":[{\"rolename\":\"ingest\"}]}" \
+  "Client already exists"
+dynsec "{\"command\":\"setClientPassword\",\"username\":\"$INGEST_USERNAME\",\"password\":\"$INGEST_PASSWORD\"}"
+
+# The simulator plays sim-001..sim-003 and may publish as nobody else; like a device,
+# it may connect under its own user name as client id only, on every listener.
 acls=""
 for device in sim-001 sim-002 sim-003; do
   acls="$acls${acls:+,}{\"acltype\":\"publishClientSend\",\"topic\":\"devices/$device/#\",\"allow\":true}"
 done
 dynsec "{\"command\":\"createRole\",\"rolename\":\"simulator\",\"acls\":[$acls]}" "Role already exists"
-dynsec "{\"command\":\"createClient\",\"username\":\"simulator\",\"password\":\"$SIMULATOR_PASSWORD\",\"roles\":[{\"rolename\":\"simulator\"}]}" \
+dynsec "{\"command\":\"createClient\",\"username\":\"simulator\",\"password\":\"$SIMULATOR_PASSWORD\",\"clientid\":\"simulator\",\"roles\":[{\"rolename\":\"simulator\"}]}" \
   "Client already exists"
+dynsec "{\"command\":\"setClientId\",\"username\":\"simulator\",\"clientid\":\"simulator\"}"
 dynsec "{\"command\":\"setClientPassword\",\"username\":\"simulator\",\"password\":\"$SIMULATOR_PASSWORD\"}"
 clients=$(XDG_CONFIG_HOME=$work mosquitto_rr --unix "$work/socket" -W 10 -t '$CONTROL/dynamic-security/v1' \
           -e '$CONTROL/dynamic-security/v1/response' -m '{"commands":[{"command":"listClients"}]}' 2>&1)
 kill "$broker"; wait "$broker" || true  # it saved every change when it was made
 
 # The broker reads them after dropping root for the mosquitto user, and saves the dynsec file.
-chown -R mosquitto:mosquitto "$dir" "$dynsec_dir"
-echo "broker accounts written: $dir/ingest (user $INGEST_USERNAME); $file, clients: $(echo "$clients" | grep -o '"totalCount":[0-9]*')"
+chown -R mosquitto:mosquitto "$dynsec_dir"
+echo "broker accounts written: $file (ingest $INGEST_USERNAME, simulator), clients: $(echo "$clients" | grep -o '"totalCount":[0-9]*')"

@@ -8,7 +8,8 @@ import re
 from dataclasses import dataclass
 
 # A copy of the platform's rule, owned by backend/devices/ids.py: the simulator runs
-# with paho-mqtt alone, so it cannot import it. Change both together.
+# with paho-mqtt alone, so it cannot import it. Change both together (test_device_ids.py
+# fails while they differ).
 DEVICE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 TEMPERATURE_RANGE = (20.0, 35.0)

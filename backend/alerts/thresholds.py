@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from alerts.models import AlertRule
 from alerts.rules import Limit
 
 FIELDS = (
@@ -84,7 +85,5 @@ def rule_book_build(rows: Iterable[dict], defaults: dict[str, float]) -> RuleBoo
 
 def rule_book_load(**default_overrides: float) -> RuleBook:
     """The rules in force now; `default_overrides` replace some environment defaults (tests, benchmarks)."""
-    from alerts.models import AlertRule
-
     defaults = {**defaults_from_settings(), **default_overrides}
     return rule_book_build(AlertRule.objects.values("device_id", "device_type", *FIELDS), defaults)

@@ -2,7 +2,7 @@
 from rest_framework import serializers
 
 from api.params import DeviceIdField, TimestampField
-from api.serializers import UtcDateTimeField
+from common.fields import UtcDateTimeField
 from telemetry.export import FORMATS
 
 REJECTIONS_MAX_LIMIT = 1_000

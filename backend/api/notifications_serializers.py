@@ -1,7 +1,7 @@
 """Shapes of the notification subscriptions in the API (docs/notifications.md); staff only."""
 from rest_framework import serializers
 
-from api.serializers import UtcDateTimeField
+from common.fields import UtcDateTimeField
 from notifications.models import EmailSubscription, WebhookSubscription, http_url_validator
 from notifications.severity import SEVERITIES, known_alert_types
 

@@ -1,7 +1,7 @@
-"""The API's JSON body parser (settings' DEFAULT_PARSER_CLASSES).
+"""The API's JSON body parser (settings' DEFAULT_PARSER_CLASSES): every view that takes a body parses it here.
 
-Every endpoint today only reads; the parser bounds what a body sent to any view
-can cost, and is what a future write endpoint gets by default.
+Registering and editing devices, posting readings, acknowledging alerts, setting rules
+and subscriptions all send JSON; this parser bounds what any such body can cost.
 """
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser

@@ -1,23 +1,21 @@
 """Response shapes of the API (docs/api.md; the rules in docs/contract.md, "REST API")."""
 import math
 
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
-from alerts.models import Alert
+# The alert's shape is the alerts app's (the notifications' bodies send it too); the API
+# answers with it as one of its own.
+from alerts.serializers import RULE_SOURCES, AlertSerializer  # noqa: F401
+from common.fields import UtcDateTimeField
 from common.timefmt import iso_utc
 from devices.models import Device
-
-
-class UtcDateTimeField(serializers.DateTimeField):
-    def to_representation(self, value):
-        return None if value is None else iso_utc(value)
 
 
 class LatestReadingSerializer(serializers.Serializer):
     ts = UtcDateTimeField()
     temperature = serializers.FloatField(allow_null=True)
     humidity = serializers.FloatField(allow_null=True)
+    battery = serializers.FloatField(allow_null=True, required=False)
 
 
 class DeviceSerializer(serializers.Serializer):
@@ -47,6 +45,7 @@ class DeviceSerializer(serializers.Serializer):
                 "ts": iso_utc(latest["ts"]),
                 "temperature": latest["temperature"],
                 "humidity": latest["humidity"],
+                "battery": latest["battery"],
             },
         }
 
@@ -113,77 +112,28 @@ class DeviceWindowStatsSerializer(serializers.Serializer):
     data_points = serializers.IntegerField()
 
 
+class ViewerSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    is_staff = serializers.BooleanField()
+
+
+class IngestRateSerializer(serializers.Serializer):
+    minute = UtcDateTimeField(help_text="The start of a UTC minute.")
+    stored = serializers.IntegerField(help_text="Readings stored in that minute (by receive time).")
+
+
+class FleetSummarySerializer(serializers.Serializer):
+    devices = serializers.IntegerField(help_text="Devices not decommissioned.")
+    online = serializers.IntegerField()
+    offline = serializers.IntegerField()
+    alerts_active = serializers.IntegerField(help_text="Alerts in status ACTIVE.")
+
+
 class ConfigSerializer(serializers.Serializer):
     high_temp_threshold = serializers.FloatField()
     offline_after_seconds = serializers.FloatField()
-
-
-RULE_SOURCES = ["device", "device_type", "default"]
-
-
-class HighTempPayloadSerializer(serializers.Serializer):
-    temperature = serializers.FloatField()
-    threshold = serializers.FloatField()
-    # Optional: the worker always writes them, but alerts raised before rules could be
-    # tuned, or added another way, may lack them.
-    hysteresis = serializers.FloatField(required=False, help_text="°C below the threshold that end the episode.")
-    source = serializers.ChoiceField(choices=RULE_SOURCES, required=False, help_text="Where the rule was set.")
-    ts = UtcDateTimeField(required=False, help_text="The reading's time.")
-
-
-class OfflinePayloadSerializer(serializers.Serializer):
-    last_seen = UtcDateTimeField()
-    offline_after_seconds = serializers.FloatField(required=False, help_text="The silence allowed.")
-    source = serializers.ChoiceField(choices=RULE_SOURCES, required=False, help_text="Where the rule was set.")
-
-
-class LowBatteryPayloadSerializer(serializers.Serializer):
-    battery = serializers.FloatField()
-    threshold = serializers.FloatField(help_text="Percent; a battery below it is low.")
-    hysteresis = serializers.FloatField(help_text="Points above the threshold that end the episode.")
-    source = serializers.ChoiceField(choices=RULE_SOURCES, help_text="Where the rule was set.")
-    ts = UtcDateTimeField(help_text="The reading's time.")
-
-
-class AnomalyPayloadSerializer(serializers.Serializer):
-    metric = serializers.ChoiceField(choices=["temperature", "humidity"])
-    value = serializers.FloatField()
-    z = serializers.FloatField(help_text="Standard deviations from the device's recent mean.")
-    mean = serializers.FloatField()
-    std = serializers.FloatField()
-    z_limit = serializers.FloatField(help_text="K: more standard deviations than this is anomalous.")
-    source = serializers.ChoiceField(choices=RULE_SOURCES, help_text="Where K was set.")
-    ts = UtcDateTimeField(help_text="The reading's time.")
-
-
-class OnlinePayloadSerializer(serializers.Serializer):
-    offline_since = UtcDateTimeField()
-
-
-@extend_schema_field(
-    PolymorphicProxySerializer(
-        component_name="AlertPayload",
-        serializers=[HighTempPayloadSerializer, OfflinePayloadSerializer, OnlinePayloadSerializer,
-                     LowBatteryPayloadSerializer, AnomalyPayloadSerializer],
-        resource_type_field_name=None,
-    )
-)
-class AlertPayloadField(serializers.JSONField):
-    """The payload stored with the alert, as alerts.rules wrote it; its shape depends on alert_type."""
-
-
-class AlertSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    device_id = serializers.CharField()
-    alert_type = serializers.ChoiceField(choices=Alert.Type.choices)
-    ts = UtcDateTimeField()
-    payload = AlertPayloadField()
-    severity = serializers.ChoiceField(choices=Alert.Severity.choices)
-    status = serializers.ChoiceField(choices=Alert.Status.choices, help_text="ACTIVE until the condition ends.")
-    cleared_at = UtcDateTimeField(allow_null=True, help_text="When the condition ended; null while ACTIVE.")
-    acknowledged_at = UtcDateTimeField(allow_null=True, help_text="When a staff user first acknowledged it.")
-    acknowledged_by = serializers.CharField(
-        source="acknowledged_by.username", allow_null=True, help_text="Who first acknowledged it (username)."
+    user = ViewerSerializer(
+        allow_null=True, help_text="Who the request is signed in as (session or token), null when anonymous."
     )
 
 

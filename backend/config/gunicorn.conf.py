@@ -11,6 +11,7 @@ nothing here.) Put a buffering reverse proxy (nginx, Caddy) in front as well: it
 terminates TLS and takes the slow clients off the workers entirely.
 """
 import os
+from pathlib import Path
 
 
 def _int(name: str, default: int) -> int:
@@ -43,3 +44,24 @@ accesslog = "-"
 errorlog = "-"
 # No control socket in the home directory, which a container may not have.
 control_socket_disable = True
+
+# prometheus_client's multiprocess mode (docs/monitoring.md): with PROMETHEUS_MULTIPROC_DIR
+# set, every worker keeps its metrics in files there and the web's /metrics sums them over
+# the workers, so a scrape counts every request whichever worker answers it.
+metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+
+
+def on_starting(server):
+    """Empty the metrics folder: files of an earlier run would be added to this run's counts."""
+    if metrics_dir:
+        Path(metrics_dir).mkdir(parents=True, exist_ok=True)
+        for stale in Path(metrics_dir).glob("*.db"):
+            stale.unlink()
+
+
+def child_exit(server, worker):
+    """A dead worker's live gauges leave the sums; its counters stay in them, as they must."""
+    if metrics_dir:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -2,7 +2,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from api.metrics_views import metrics
+from config.metrics_views import metrics
 from config.spa import spa_index
 
 urlpatterns = [

@@ -1,7 +1,6 @@
 from django.contrib import admin
 
 from devices.models import Device
-from telemetry.export import export_response, fleet_rows
 
 
 @admin.register(Device)
@@ -14,11 +13,3 @@ class DeviceAdmin(admin.ModelAdmin):
     # issued and rotated through the API, which shows a new key once.
     exclude = ["key_hash"]
     readonly_fields = ["created_at", "key_prefix", "decommissioned_at"]
-    actions = ["export_readings_csv"]
-
-    @admin.action(description="Export the selected devices' readings as CSV", permissions=["view"])
-    def export_readings_csv(self, request, queryset):
-        """The readings of the selected devices, streamed as GET /api/telemetry/export/ streams them."""
-        device_ids = list(queryset.values_list("device_id", flat=True))
-        filename = f"telemetry-{device_ids[0]}.csv" if len(device_ids) == 1 else "telemetry-devices.csv"
-        return export_response(fleet_rows(device_ids), "csv", filename)

@@ -7,7 +7,9 @@ account and waits for the plugin's answer on the response topic: every failed
 command raises BrokerAccountsError.
 
 Each device gets a role of its own, `device:<id>`, allowing a publish to
-`devices/<id>/#` only. The plugin of Mosquitto 2.0 has no `%u` in its ACLs, so one
+`devices/<id>/#` only, and its account is bound to its id as client id (the plugin's
+`clientid`): on the ingest's listener, which keeps the client ids clients send, device
+credentials cannot present the ingest's id. The plugin of Mosquitto 2.0 has no `%u` in its ACLs, so one
 shared role could not tell devices apart; its roles and clients are cheap entries
 of one JSON file.
 """
@@ -19,6 +21,8 @@ import uuid
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
 RESPONSE_TOPIC = f"{CONTROL_TOPIC}/response"
@@ -77,12 +81,14 @@ class DynamicSecurityAccounts:
             self.run([{"command": "createRole", "rolename": device_role(device_id), "acls": device_acls(device_id)}],
                      tolerate=("Role already exists",))
             [created] = self.run([{"command": "createClient", "username": device_id, "password": key,
-                                   "roles": [{"rolename": device_role(device_id)}]}],
+                                   "clientid": device_id, "roles": [{"rolename": device_role(device_id)}]}],
                                  tolerate=("Client already exists",))
             if "error" not in created:
                 return
         # The plugin also disconnects the client's sessions, so the old key is of no more use at once.
-        self.run([{"command": "setClientPassword", "username": device_id, "password": key}])
+        # setClientId binds an account made before device accounts were bound to their id.
+        self.run([{"command": "setClientId", "username": device_id, "clientid": device_id},
+                  {"command": "setClientPassword", "username": device_id, "password": key}])
 
     def _remove(self, device_id: str) -> None:
         self.run([{"command": "deleteClient", "username": device_id}], tolerate=NOT_FOUND_ERRORS)
@@ -178,9 +184,6 @@ class DynamicSecurityAccounts:
 
 def admin_connection_from_settings() -> AdminConnection:
     """The admin connection of Django's settings (MQTT_ADMIN_*), each one required."""
-    from django.conf import settings
-    from django.core.exceptions import ImproperlyConfigured
-
     missing = [name for name in ("MQTT_ADMIN_USERNAME", "MQTT_ADMIN_PASSWORD")
                if not getattr(settings, name, "")]
     if missing:

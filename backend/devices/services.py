@@ -12,6 +12,7 @@ from django.utils import timezone
 from devices.broker_accounts import broker_accounts
 from devices.keys import key_generate, key_hash, key_prefix
 from devices.models import Device
+from devices.tasks import purge_device_history
 
 EDITABLE_FIELDS = ("name", "device_type", "location", "metadata")
 
@@ -102,8 +103,6 @@ def device_decommission(*, device_id: str, purge: bool = False) -> datetime:
     Its key hash is kept, so the device's own key still tells it why its readings are
     refused. Its status becomes OFFLINE without an alert, so the worker never judges it.
     """
-    from devices.tasks import purge_device_history
-
     with transaction.atomic():
         device = _active(device_id)
         now = timezone.now()

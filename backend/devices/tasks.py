@@ -10,10 +10,9 @@ import time
 from datetime import datetime
 
 from background_task import background
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 
-from alerts.models import Alert, DeviceAlertState
-from telemetry.models import RejectedMessage, Telemetry
+from devices.history import device_history
 
 log = logging.getLogger("devices.purge")
 
@@ -22,11 +21,11 @@ PURGE_BATCH_ROWS = 2000
 PURGE_BUDGET_SECONDS = 1.0
 
 
-def _delete_in_batches(rows: QuerySet, model: type[Model], *, batch_rows: int, deadline: float) -> tuple[int, bool]:
+def _delete_in_batches(rows: QuerySet, *, batch_rows: int, deadline: float) -> tuple[int, bool]:
     """Delete `rows` batch_rows at a time until none are left (True) or the deadline passes (False)."""
     deleted = 0
     while True:
-        count = model.objects.filter(pk__in=rows.values("pk")[:batch_rows]).delete()[0]
+        count = rows.model.objects.filter(pk__in=rows.values("pk")[:batch_rows]).delete()[0]
         deleted += count
         if count < batch_rows:
             return deleted, True
@@ -36,21 +35,14 @@ def _delete_in_batches(rows: QuerySet, model: type[Model], *, batch_rows: int, d
 
 def device_history_purge(*, device_id: str, cutoff: datetime, batch_rows: int = PURGE_BATCH_ROWS,
                          budget_seconds: float = PURGE_BUDGET_SECONDS) -> tuple[int, bool]:
-    """Delete a device's readings, alerts and rejections received up to `cutoff`; (rows deleted, done)."""
+    """Delete the device's history (devices.history) received up to `cutoff`; (rows deleted, done)."""
     deadline = time.monotonic() + budget_seconds
-    # Only what came before the decommission: a device registered again keeps its new readings.
-    targets = [
-        (Telemetry.objects.filter(device_id=device_id, received_at__lte=cutoff), Telemetry),
-        (Alert.objects.filter(device_id=device_id, ts__lte=cutoff), Alert),
-        (RejectedMessage.objects.filter(device_id=device_id, received_at__lte=cutoff), RejectedMessage),
-    ]
     total = 0
-    for rows, model in targets:
-        deleted, done = _delete_in_batches(rows, model, batch_rows=batch_rows, deadline=deadline)
+    for rows in device_history(device_id=device_id, cutoff=cutoff):
+        deleted, done = _delete_in_batches(rows, batch_rows=batch_rows, deadline=deadline)
         total += deleted
         if not done:
             return total, False
-    DeviceAlertState.objects.filter(device_id=device_id, device__decommissioned_at__isnull=False).delete()
     return total, True
 
 

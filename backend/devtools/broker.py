@@ -22,10 +22,13 @@ PRODUCTION_CONFIG = REPO_DIR / "broker" / "production.conf"
 # The ports production.conf listens on, and the folders docker compose mounts.
 PRODUCTION_DEVICE_PORT = 1883
 PRODUCTION_INGEST_PORT = 1884
+PRODUCTION_TLS_PORT = 8883
+PRODUCTION_WEBSOCKETS_PORT = 9001
 CONTAINER_LIMITS_DIR = "/mosquitto/limits"
 CONTAINER_CONFIG_DIR = "/mosquitto/config/"
-CONTAINER_PASSWD_DIR = "/mosquitto/passwd/"
 CONTAINER_DYNSEC_DIR = "/mosquitto/dynsec/"
+CONTAINER_CERTS_DIR = "/mosquitto/certs/"
+ACCOUNTS_SCRIPT = REPO_DIR / "broker" / "create-accounts.sh"
 # The dynamic security plugin where the eclipse-mosquitto image has it, and where Debian's package does.
 CONTAINER_DYNSEC_PLUGIN = "/usr/lib/mosquitto_dynamic_security.so"
 DYNSEC_PLUGIN_PATHS = (CONTAINER_DYNSEC_PLUGIN, "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
@@ -98,19 +101,18 @@ def render_config(*, port: int, data_dir: Path, bind: str = "127.0.0.1", extra: 
     return render_limits(data_dir=data_dir) + listener + extra
 
 
-def render_production_config(*, device_port: int, ingest_port: int, data_dir: Path, bind: str = "127.0.0.1") -> str:
-    """broker/production.conf as written, its listeners on the given ports and its folders under `data_dir`.
+def render_production_config(*, ports: dict[int, int], data_dir: Path, bind: str = "127.0.0.1") -> str:
+    """broker/production.conf as written, each listener's port p on ports[p] and its folders under `data_dir`.
 
-    The limits it includes are rendered into data_dir/limits, the password files are
-    expected in data_dir/passwd, the dynamic security file in data_dir/dynsec, and the
-    ACL files are the repository's own.
+    The limits it includes are rendered into data_dir/limits, the dynamic security file
+    is expected in data_dir/dynsec, the TLS certificate and key in data_dir/certs.
     """
-    ports = {str(PRODUCTION_DEVICE_PORT): device_port, str(PRODUCTION_INGEST_PORT): ingest_port}
+    ports = {str(production): local for production, local in ports.items()}
     folders = {
         CONTAINER_LIMITS_DIR: str(data_dir / "limits"),
         CONTAINER_CONFIG_DIR: f"{PRODUCTION_CONFIG.parent}/",
-        CONTAINER_PASSWD_DIR: f"{data_dir / 'passwd'}/",
         CONTAINER_DYNSEC_DIR: f"{data_dir / 'dynsec'}/",
+        CONTAINER_CERTS_DIR: f"{data_dir / 'certs'}/",
         CONTAINER_DYNSEC_PLUGIN: dynsec_plugin(),
     }
     lines, moved, unmapped = [], set(), []
@@ -158,15 +160,6 @@ def tls_and_websockets_listeners(*, tls_port: int, websockets_port: int, certifi
     """Configuration lines for an MQTT-over-TLS listener and an MQTT-over-WebSockets one."""
     return (f"listener {tls_port} {bind}\ncertfile {certificates['cert']}\nkeyfile {certificates['key']}\n"
             f"listener {websockets_port} {bind}\nprotocol websockets\n")
-
-
-def write_password_file(path: Path, accounts: dict[str, str]) -> None:
-    """A Mosquitto password file holding exactly `accounts` (user name to password)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)
-    for user, password in accounts.items():
-        create = [] if path.exists() else ["-c"]
-        subprocess.run([mosquitto_binary("mosquitto_passwd"), *create, "-b", str(path), user, password], check=True)
 
 
 class LocalBroker:
@@ -231,26 +224,36 @@ class LocalBroker:
 class ProductionBroker(LocalBroker):
     """broker/production.conf on free loopback ports, with the given accounts.
 
-    `port` is the device listener (production's 1883), `ingest_port` the ingest's (1884).
-    `ingest` is written to the ingest's password file; without it the file must already
-    be in data_dir/passwd. A dynamic security file with the `admin` account is made at
-    the first start unless data_dir/dynsec has one; `devices` (id to key) are then
-    registered through the plugin, as the registry does.
+    `port` is the device listener (production's 1883), `ingest_port` the ingest's (1884),
+    `tls_port` and `websockets_port` the devices' TLS (8883) and WebSockets (9001) ones,
+    served with a throw-away certificate for 127.0.0.1 whose CA is `certificates["ca"]`.
+    `ingest` (user name to password) has broker/create-accounts.sh, as docker compose
+    runs it, make the admin, ingest and simulator accounts; otherwise a dynamic security
+    file with the `admin` account is made at the first start unless data_dir/dynsec has
+    one. `devices` (id to key) are then registered through the plugin, as the registry does.
     """
 
     def __init__(self, data_dir: Path, *, devices: dict[str, str] | None = None,
                  ingest: dict[str, str] | None = None, admin: tuple[str, str] | None = None):
         super().__init__(data_dir)
-        self.ingest_port = free_port()
-        while self.ingest_port == self.port:
-            self.ingest_port = free_port()
+        taken = {self.port}
+        self.ingest_port, self.tls_port, self.websockets_port = (self._another_port(taken) for _ in range(3))
         self.devices = devices
         self.ingest = ingest
         self.admin = admin or ("dynsec-admin", os.urandom(16).hex())
+        self.certificates: dict[str, Path] = {}
+
+    @staticmethod
+    def _another_port(taken: set[int]) -> int:
+        port = free_port()
+        while port in taken:
+            port = free_port()
+        taken.add(port)
+        return port
 
     @property
     def ports(self) -> list[int]:
-        return [self.port, self.ingest_port]
+        return [self.port, self.ingest_port, self.tls_port, self.websockets_port]
 
     @property
     def dynsec_file(self) -> Path:
@@ -262,12 +265,26 @@ class ProductionBroker(LocalBroker):
 
         return DynamicSecurityAccounts(AdminConnection("127.0.0.1", self.port, *self.admin))
 
+    def create_accounts(self, ingest: dict[str, str]) -> None:
+        """Run broker/create-accounts.sh on this broker's files, as the compose service broker-accounts does."""
+        [(username, password)] = ingest.items()
+        self.dynsec_file.parent.mkdir(parents=True, exist_ok=True)
+        env = {"PATH": "/usr/sbin:/usr/bin:/bin", "MOSQUITTO_DYNSEC_DIR": str(self.dynsec_file.parent),
+               "MOSQUITTO_DYNSEC_PLUGIN": dynsec_plugin(), "INGEST_USERNAME": username, "INGEST_PASSWORD": password,
+               "SIMULATOR_PASSWORD": os.urandom(16).hex(), "ADMIN_USERNAME": self.admin[0],
+               "ADMIN_PASSWORD": self.admin[1]}
+        subprocess.run(["sh", str(ACCOUNTS_SCRIPT)], env=env, check=True, capture_output=True)
+
     def render(self) -> str:
         if self.ingest is not None:
-            write_password_file(self.data_dir / "passwd" / "ingest", self.ingest)
+            self.create_accounts(self.ingest)
         if not self.dynsec_file.exists():
             init_dynsec_file(self.dynsec_file, *self.admin)
-        return render_production_config(device_port=self.port, ingest_port=self.ingest_port, data_dir=self.data_dir)
+        if not self.certificates:
+            self.certificates = make_test_certificates(self.data_dir / "certs")
+        ports = {PRODUCTION_DEVICE_PORT: self.port, PRODUCTION_INGEST_PORT: self.ingest_port,
+                 PRODUCTION_TLS_PORT: self.tls_port, PRODUCTION_WEBSOCKETS_PORT: self.websockets_port}
+        return render_production_config(ports=ports, data_dir=self.data_dir)
 
     def start(self, timeout: float = 10.0) -> "ProductionBroker":
         super().start(timeout)

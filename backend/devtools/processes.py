@@ -25,6 +25,12 @@ class ManagedProcess:
         """A `python manage.py ...` process of the backend."""
         return cls([sys.executable, "manage.py", *command], log_file=log_file, env=env)
 
+    @classmethod
+    def gunicorn(cls, *, port: int, log_file: Path, env: dict[str, str] | None = None) -> "ManagedProcess":
+        """The web as production runs it: gunicorn with config/gunicorn.conf.py on 127.0.0.1:`port`."""
+        return cls([sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"],
+                   log_file=log_file, env={"GUNICORN_BIND": f"127.0.0.1:{port}", **(env or {})})
+
     def start(self) -> "ManagedProcess":
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self._offset = self.log_file.stat().st_size if self.log_file.exists() else 0

@@ -1,6 +1,7 @@
 """What a delivery sends: the platform's JSON, a Slack message, an e-mail (pure but for the alert serializer)."""
 import json
 
+from alerts.serializers import AlertSerializer
 from notifications.severity import RAISED, alert_severity
 
 _SLACK_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -8,8 +9,6 @@ _SLACK_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 def alert_json(alert, event: str) -> dict:
     """The alert as /api/alerts/ serializes it, plus `event` ("raised" or "cleared")."""
-    from api.serializers import AlertSerializer
-
     return {**AlertSerializer(alert).data, "event": event}
 
 

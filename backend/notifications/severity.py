@@ -1,4 +1,5 @@
 """Alert severities and events, read so that alerts with or without a `severity` field both work."""
+from alerts.models import Alert
 
 CRITICAL, WARNING, INFO = "critical", "warning", "info"
 SEVERITIES = (CRITICAL, WARNING, INFO)
@@ -33,6 +34,4 @@ def severity_at_least(severity: str, minimum: str) -> bool:
 
 def known_alert_types() -> list[str]:
     """Alert types a subscription may filter on: the model's, and those announced for it."""
-    from alerts.models import Alert
-
     return sorted(set(Alert.Type.values) | set(SEVERITY_BY_TYPE))

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 import orjson
+from django.http import StreamingHttpResponse
 
 from common.timefmt import iso_utc
 from devices.models import Device
@@ -119,8 +120,6 @@ def export_filename(device_id: str | None, export_format: str) -> str:
 
 def export_response(rows: Iterable[Row], export_format: str, filename: str):
     """A StreamingHttpResponse of the rows as an attachment named `filename`."""
-    from django.http import StreamingHttpResponse
-
     response = StreamingHttpResponse(export_chunks(rows, export_format), content_type=FORMATS[export_format])
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     # Tells nginx not to buffer the whole export before passing it on.

@@ -1,9 +1,13 @@
-"""Fault 5: the alert worker killed (SIGKILL) in the middle of an evaluation, then restarted.
+"""Fault 5: alert workers killed (SIGKILL) in the middle of an evaluation, then restarted.
 
-A real `manage.py process_tasks` evaluates a backlog of readings with known HIGH_TEMP
-episodes while it is killed mid-pass and restarted; the fleet also goes OFFLINE and
-comes back ONLINE. Afterwards every expected alert exists exactly once. Part of the
-`faults` suite (see docs/reliability.md).
+Real `manage.py process_tasks` workers, one or two at once, evaluate a backlog of
+readings with known HIGH_TEMP episodes while one of them is killed mid-pass and
+restarted; the fleet also goes OFFLINE and comes back ONLINE. Afterwards every
+expected alert exists exactly once. With two workers (PostgreSQL, the production
+database of several workers) a second schedule of the alert task is added before every
+kill, as the library leaves one after a kill at the wrong moment, so that both evaluate
+the same readings and devices at the same time. Part of the `faults` suite (see
+docs/reliability.md).
 """
 import os
 import random
@@ -13,6 +17,7 @@ from datetime import timedelta
 
 import pytest
 from background_task.models import Task
+from django.db import connection
 from django.utils import timezone
 
 from alerts.models import Alert
@@ -56,21 +61,52 @@ def store_readings(prefix: str, indexes: range, base, devices: int = DEVICES) ->
         telemetry_store_batch(readings=batch, rejections=[], known_device_ids=known)
 
 
+def locker(pool) -> object | None:
+    """The worker of `pool` that holds a lock on the alert task, if one does."""
+    by_pid = {str(worker.process.pid): worker for worker in pool}
+    holder = (Task.objects.filter(task_name=TASK_NAME, locked_by__in=list(by_pid))
+              .order_by("-locked_at").values_list("locked_by", flat=True).first())
+    return by_pid.get(holder)
+
+
 def task_locked_by(pid: int) -> bool:
     return Task.objects.filter(task_name=TASK_NAME, locked_by=str(pid)).exists()
 
 
-def kill_mid_pass(worker) -> bool:
-    """Wait until `worker` runs the alert task, let it get into the pass, SIGKILL it.
+def add_second_schedule() -> None:
+    """A second, unlocked copy of the alert task's schedule, due now, as a badly timed kill leaves one."""
+    task = Task.objects.filter(task_name=TASK_NAME, failed_at=None).order_by("id").first()
+    if task is not None:
+        task.pk = None
+        task.locked_by = task.locked_at = None
+        task.run_at = timezone.now()
+        task.save()
 
-    True when the task was still locked by it just before the kill (the pass unfinished).
+
+def two_evaluating(pool, *, within: float) -> bool:
+    """Whether two workers of `pool` hold a lock on the alert task at once at some moment within `within` s."""
+    pids = [str(worker.process.pid) for worker in pool]
+    locked = Task.objects.filter(task_name=TASK_NAME, locked_by__in=pids)
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if locked.values("locked_by").distinct().count() > 1:
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def kill_mid_pass(pool) -> tuple[object, bool]:
+    """Wait until a worker of `pool` runs the alert task, let it get into the pass, SIGKILL it.
+
+    The worker killed, and True when the task was still locked by it just before the
+    kill (the pass unfinished).
     """
-    wait_until(lambda: task_locked_by(worker.process.pid), timeout=MAX_RUN_TIME + 20, interval=0.005,
-               message=f"the worker never ran the alert task:\n{worker.output()[-3000:]}")
+    victim = wait_until(lambda: locker(pool), timeout=MAX_RUN_TIME + 20, interval=0.005,
+                        message="no worker ran the alert task:\n" + "\n".join(w.output()[-3000:] for w in pool))
     time.sleep(random.uniform(0.0, 0.3))
-    in_pass = task_locked_by(worker.process.pid)
-    worker.kill()
-    return in_pass
+    in_pass = task_locked_by(victim.process.pid)
+    victim.kill()
+    return victim, in_pass
 
 
 def alerts_of(prefix: str, alert_type: str) -> list[tuple[str, str]]:
@@ -78,51 +114,78 @@ def alerts_of(prefix: str, alert_type: str) -> list[tuple[str, str]]:
     return [(device, payload.get("ts", "")) for device, payload in rows.values_list("device_id", "payload")]
 
 
+@pytest.mark.parametrize("workers", [1, 2], ids=["one-worker", "two-workers"])
 def test_fault5_worker_killed_mid_evaluation_loses_and_doubles_no_alert(
-    mqtt_broker, platform_env, start_process, capsys
+    mqtt_broker, platform_env, start_process, capsys, workers
 ):
+    if workers > 1 and connection.vendor != "postgresql":
+        pytest.skip("several workers are the PostgreSQL topology (make test-postgres); SQLite has one writer")
+    # Two workers: at least two kills while the readings are evaluated, however short the run.
+    high_temp_kills = max(HIGH_TEMP_KILLS, workers)
     prefix = f"w{os.urandom(3).hex()}"
     base = timezone.now() - timedelta(days=1)
     kills = {"HIGH_TEMP": 0, "OFFLINE": 0, "ONLINE": 0}
     at_kill = []  # alerts of the kind being raised that were committed when the worker died
-    mid_pass, recoveries = 0, []
+    mid_pass, recoveries, both_locked = 0, [], 0
+    started = []
 
     def start_worker(offline_after: float):
         env = platform_env(mqtt_broker, OFFLINE_AFTER_SECONDS=offline_after, HIGH_TEMP_THRESHOLD=THRESHOLD,
                            BACKGROUND_TASK_MAX_RUN_TIME=MAX_RUN_TIME)
         worker = start_process("process_tasks", "--duration=0", "--sleep=1", env=env)
         worker.wait_for_output(r"worker started")
+        started.append(worker)
         return worker
 
-    def kill_and_restart(worker, during: str, offline_after: float, meanwhile=lambda: None):
-        nonlocal mid_pass
-        mid_pass += kill_mid_pass(worker)
+    def start_pool(offline_after: float) -> list:
+        return [start_worker(offline_after) for _ in range(workers)]
+
+    def kill_and_restart(pool, during: str, offline_after: float, meanwhile=lambda: None, before=lambda: None):
+        nonlocal mid_pass, both_locked
+        if workers > 1:
+            add_second_schedule()
+            before()
+            both_locked += two_evaluating(pool, within=MAX_RUN_TIME)
+        victim, in_pass = kill_mid_pass(pool)
+        mid_pass += in_pass
         kills[during] += 1
         at_kill.append(f"{during}:{len(alerts_of(prefix, during))}")
         meanwhile()
         restarted_at = time.monotonic()
-        worker = start_worker(offline_after)
-        wait_until(lambda: task_locked_by(worker.process.pid), timeout=MAX_RUN_TIME + 20, interval=0.005,
-                   message=f"the restarted worker never ran the alert task:\n{worker.output()[-3000:]}")
+        pool = [worker for worker in pool if worker is not victim] + [start_worker(offline_after)]
+        wait_until(lambda: locker(pool), timeout=MAX_RUN_TIME + 20, interval=0.005,
+                   message="no worker ran the alert task after the kill:\n"
+                           + "\n".join(w.output()[-3000:] for w in pool))
         recoveries.append(time.monotonic() - restarted_at)
-        return worker
+        return pool
+
+    def terminate(pool) -> None:
+        for worker in pool:
+            assert worker.terminate() == 0
 
     # A. HIGH_TEMP: a backlog of readings with known hot spells, a new round of readings
     # arriving while the worker is down after each kill. No device goes OFFLINE yet.
+    # With two workers a round also arrives while both run, so that both evaluate it at once.
     quiet = 600.0
-    store_readings(prefix, range(0, READINGS_PER_ROUND), base)
-    worker = start_worker(quiet)
-    for kill in range(1, HIGH_TEMP_KILLS + 1):
-        worker = kill_and_restart(worker, "HIGH_TEMP", quiet, meanwhile=lambda: store_readings(
-            prefix, range(kill * READINGS_PER_ROUND, (kill + 1) * READINGS_PER_ROUND), base))
-    total = (HIGH_TEMP_KILLS + 1) * READINGS_PER_ROUND
+    rounds = 0
+
+    def store_round() -> None:
+        nonlocal rounds
+        store_readings(prefix, range(rounds * READINGS_PER_ROUND, (rounds + 1) * READINGS_PER_ROUND), base)
+        rounds += 1
+
+    store_round()
+    pool = start_pool(quiet)
+    for _ in range(high_temp_kills):
+        pool = kill_and_restart(pool, "HIGH_TEMP", quiet, meanwhile=store_round, before=store_round)
+    total = rounds * READINGS_PER_ROUND
     expected_high = {
         (f"{prefix}-{d:03d}", iso_utc(base + timedelta(seconds=i)))
         for d in range(1, DEVICES + 1) for i in range(total) if i % PERIOD == HOT.start
     }
     wait_until(lambda: len(alerts_of(prefix, Alert.Type.HIGH_TEMP)) >= len(expected_high), timeout=60,
                message="HIGH_TEMP alerts were lost")
-    assert worker.terminate() == 0
+    terminate(pool)
 
     # B. OFFLINE: many more devices, all silent for an hour, go OFFLINE at once; killed mid-pass.
     Device.objects.bulk_create(
@@ -130,21 +193,26 @@ def test_fault5_worker_killed_mid_evaluation_loses_and_doubles_no_alert(
         for d in range(DEVICES + 1, DEVICES + QUIET_DEVICES + 1)
     )
     fleet = DEVICES + QUIET_DEVICES
-    worker = kill_and_restart(start_worker(OFFLINE_AFTER), "OFFLINE", OFFLINE_AFTER)
+    pool = kill_and_restart(start_pool(OFFLINE_AFTER), "OFFLINE", OFFLINE_AFTER)
     wait_until(lambda: len(alerts_of(prefix, Alert.Type.OFFLINE)) >= fleet, timeout=OFFLINE_AFTER + 30,
                message="OFFLINE alerts were lost")
 
     # C. ONLINE: every device sends once more; killed mid-pass again.
     store_readings(prefix, range(total, total + 1), base, devices=fleet)
-    worker = kill_and_restart(worker, "ONLINE", OFFLINE_AFTER)
+    pool = kill_and_restart(pool, "ONLINE", OFFLINE_AFTER)
     wait_until(lambda: len(alerts_of(prefix, Alert.Type.ONLINE)) >= fleet, timeout=30,
                message="ONLINE alerts were lost")
     # Some more passes, then the repeating task must be scheduled exactly once again.
     time.sleep(2)
     wait_until(lambda: Task.objects.filter(task_name=TASK_NAME, failed_at=None).count() == 1, timeout=15,
                message="the repeating alert task is not scheduled exactly once after the restarts")
-    assert worker.terminate() == 0
+    terminate(pool)
     assert mid_pass >= 1, "no kill landed in the middle of an evaluation pass: make the backlog larger"
+    if workers > 1:
+        assert both_locked >= 1, "the two workers never evaluated at the same time"
+    # A pass that lost a race changes nothing; none may fail on a constraint instead.
+    for worker in started:
+        assert "alert evaluation failed" not in worker.output(), worker.output()[-4000:]
 
     high = alerts_of(prefix, Alert.Type.HIGH_TEMP)
     assert len(high) == len(set(high)), "a HIGH_TEMP alert was raised twice"
@@ -167,7 +235,8 @@ def test_fault5_worker_killed_mid_evaluation_loses_and_doubles_no_alert(
 
     readings = DEVICES * total + fleet
     with capsys.disabled():
-        print(f"\n[fault figures] 5 worker SIGKILL mid-evaluation: devices={fleet} readings={readings} "
+        print(f"\n[fault figures] 5 worker SIGKILL mid-evaluation: workers={workers} "
+              f"both_evaluating_at_kill={both_locked} devices={fleet} readings={readings} "
               f"kills={sum(kills.values())} ({', '.join(f'{k}={v}' for k, v in kills.items())}) "
               f"mid_pass_kills={mid_pass} committed_at_kill={','.join(at_kill)} high_temp_expected={len(expected_high)} high_temp_raised={len(high)} "
               f"offline_raised={sum(offline.values())} online_raised={sum(online.values())} doubled=0 lost=0 "

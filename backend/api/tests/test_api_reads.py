@@ -9,6 +9,8 @@ from api.tests.factories import make_alert, make_device, make_readings
 from devices.models import Device
 from health.services import heartbeat_beat
 from telemetry.models import Telemetry
+from telemetry.payload import Reading
+from telemetry.services import telemetry_store_batch
 
 pytestmark = pytest.mark.django_db
 
@@ -31,16 +33,17 @@ def test_devices_list_shows_each_device_with_its_newest_reading(client):
         "device_type": "th-sensor",
         "location": "B1",
         "metadata": {},
-        "latest": {"ts": "2024-10-09T13:00:02.000Z", "temperature": 22.0, "humidity": 50.0},
+        "latest": {"ts": "2024-10-09T13:00:02.000Z", "temperature": 22.0, "humidity": 50.0, "battery": None},
     }
     assert body[1]["latest"] is None and body[1]["status"] == "OFFLINE"
 
 
 def test_latest_is_the_reading_with_the_newest_ts_not_the_newest_row(client):
-    device = make_device()
+    make_device()
     now = timezone.now()
-    Telemetry.objects.create(device=device, ts=now, temperature=30.0, received_at=now)
-    Telemetry.objects.create(device=device, ts=now - timedelta(hours=1), temperature=10.0, received_at=now)
+    for ts, temperature in ((now, 30.0), (now - timedelta(hours=1), 10.0)):
+        telemetry_store_batch(readings=[(Reading("device-001", ts, temperature, None, None, None), now)],
+                              rejections=[], known_device_ids=set())
     assert client.get("/api/devices/").json()[0]["latest"]["temperature"] == 30.0
 
 
@@ -209,4 +212,27 @@ def test_health_is_a_503_when_the_database_is_down(client, monkeypatch):
 
 def test_config_reports_the_thresholds_in_force(client, settings):
     settings.HIGH_TEMP_THRESHOLD = 31.5
-    assert client.get("/api/config/").json() == {"high_temp_threshold": 31.5, "offline_after_seconds": 10.0}
+    assert client.get("/api/config/").json() == {
+        "high_temp_threshold": 31.5, "offline_after_seconds": 10.0, "user": None,
+    }
+
+
+def test_config_names_the_signed_in_user_and_whether_they_are_staff(client, django_user_model):
+    operator = django_user_model.objects.create_user("operator", password="unused-in-tests", is_staff=True)
+    viewer = django_user_model.objects.create_user("viewer", password="unused-in-tests")
+
+    client.force_login(operator)
+    assert client.get("/api/config/").json()["user"] == {"username": "operator", "is_staff": True}
+    client.force_login(viewer)
+    assert client.get("/api/config/").json()["user"] == {"username": "viewer", "is_staff": False}
+    client.logout()
+    assert client.get("/api/config/").json()["user"] is None
+
+
+def test_config_names_the_user_of_a_token(client, django_user_model):
+    from rest_framework.authtoken.models import Token
+
+    operator = django_user_model.objects.create_user("operator", password="unused-in-tests", is_staff=True)
+    token = Token.objects.create(user=operator)
+    body = client.get("/api/config/", HTTP_AUTHORIZATION=f"Token {token.key}").json()
+    assert body["user"] == {"username": "operator", "is_staff": True}

@@ -53,6 +53,8 @@ EXPECTED_PATHS = {
     "/api/telemetry/series/",
     "/api/stats/avg/",
     "/api/stats/fleet/",
+    "/api/stats/summary/",
+    "/api/stats/ingest-rate/",
     "/api/config/",
     "/api/alerts/",
     "/api/telemetry/export/",

@@ -3,7 +3,6 @@ import csv
 import http.client
 import io
 import os
-import sys
 import time
 
 import psutil
@@ -56,11 +55,10 @@ def start_web(tmp_path, transactional_db):
 
     def start(**env: str) -> tuple[int, psutil.Process]:
         port = free_port()
-        process = ManagedProcess(
-            [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"],
+        process = ManagedProcess.gunicorn(
+            port=port,
             log_file=tmp_path / f"gunicorn-{len(started)}.log",
             env={
-                "GUNICORN_BIND": f"127.0.0.1:{port}",
                 "GUNICORN_WORKERS": "1",
                 "GUNICORN_TIMEOUT": str(WORKER_TIMEOUT),
                 "DJANGO_SETTINGS_MODULE": "config.settings_production",

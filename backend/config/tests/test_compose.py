@@ -14,13 +14,15 @@ import pytest
 import yaml
 
 from devtools.broker import (
+    CONTAINER_CERTS_DIR,
     CONTAINER_CONFIG_DIR,
     CONTAINER_DYNSEC_DIR,
     CONTAINER_LIMITS_DIR,
-    CONTAINER_PASSWD_DIR,
     PRODUCTION_CONFIG,
     PRODUCTION_DEVICE_PORT,
     PRODUCTION_INGEST_PORT,
+    PRODUCTION_TLS_PORT,
+    PRODUCTION_WEBSOCKETS_PORT,
     REPO_DIR,
     ProductionBroker,
     free_port,
@@ -34,6 +36,8 @@ from devtools.waiting import wait_until
 COMPOSE_FILE = REPO_DIR / "docker-compose.yml"
 SECRETS = ("DJANGO_SECRET_KEY", "MQTT_PASSWORD", "MQTT_ADMIN_PASSWORD", "SIMULATOR_MQTT_PASSWORD",
            "POSTGRES_PASSWORD")
+# Required too, without a default: the host files of the broker's TLS certificate and key.
+TLS_FILES = {"BROKER_TLS_CERT_FILE": "/etc/telemetry/broker.crt", "BROKER_TLS_KEY_FILE": "/etc/telemetry/broker.key"}
 INGESTS = {"ingest": "0", "ingest-1": "1"}
 WORKERS = ("worker", "worker-1")
 BACKEND_SERVICES = ("web", *INGESTS, *WORKERS)
@@ -54,7 +58,7 @@ def docker_compose(tmp_path, *args: str, env: dict[str, str]) -> subprocess.Comp
 
 @pytest.fixture
 def secrets() -> dict[str, str]:
-    return {name: f"test-{name.lower()}-value" for name in SECRETS}
+    return {**{name: f"test-{name.lower()}-value" for name in SECRETS}, **TLS_FILES}
 
 
 @pytest.fixture
@@ -71,7 +75,7 @@ def test_compose_is_valid_with_the_required_secrets(tmp_path, secrets):
 
 
 @pytest.mark.parametrize("value", [None, ""], ids=["unset", "empty"])
-@pytest.mark.parametrize("secret", SECRETS)
+@pytest.mark.parametrize("secret", [*SECRETS, *TLS_FILES])
 def test_compose_refuses_to_render_without_each_secret(tmp_path, secrets, secret, value):
     env = {name: secret_value for name, secret_value in secrets.items() if name != secret}
     if value is not None:
@@ -92,11 +96,12 @@ def published(service: dict) -> list[tuple[str, int, int]]:
     return [parse(port) for port in service.get("ports", [])]
 
 
-def test_compose_publishes_the_web_and_the_device_listener_only(compose):
+def test_compose_publishes_the_web_and_the_device_listeners_only(compose):
     ports = {name: published(service) for name, service in compose["services"].items() if service.get("ports")}
     assert ports == {
         "web": [("0.0.0.0", 8000, 8000)],
-        "mosquitto": [("0.0.0.0", PRODUCTION_DEVICE_PORT, PRODUCTION_DEVICE_PORT)],
+        "mosquitto": [("0.0.0.0", port, port)
+                      for port in (PRODUCTION_DEVICE_PORT, PRODUCTION_TLS_PORT, PRODUCTION_WEBSOCKETS_PORT)],
         # --profile monitoring: Grafana on loopback only.
         "grafana": [("127.0.0.1", 3000, 3000)],
     }
@@ -109,7 +114,11 @@ def test_the_compose_broker_runs_the_production_config_with_the_limits_of_mosqui
     assert broker["command"] == ["mosquitto", "-c", f"{config_dir}/{PRODUCTION_CONFIG.name}"]
     assert mounts[config_dir] == str(PRODUCTION_CONFIG.parent)
     assert mounts[f"{CONTAINER_LIMITS_DIR}/mosquitto.conf"] == str(REPO_DIR / "mosquitto.conf")
-    assert CONTAINER_PASSWD_DIR.rstrip("/") in mounts
+    # The certificate and key the TLS listener reads, from the files the user names.
+    assert mounts[f"{CONTAINER_CERTS_DIR}server.crt"] == TLS_FILES["BROKER_TLS_CERT_FILE"]
+    assert mounts[f"{CONTAINER_CERTS_DIR}server.key"] == TLS_FILES["BROKER_TLS_KEY_FILE"]
+    for path in ("server.crt", "server.key"):
+        assert f"{CONTAINER_CERTS_DIR}{path}" in PRODUCTION_CONFIG.read_text()
     # The plugin saves its file on every change: that volume must be writable, and the accounts service's too.
     dynsec_dir = CONTAINER_DYNSEC_DIR.rstrip("/")
     dynsec_mount = next(volume for volume in broker["volumes"] if volume.split(":")[1] == dynsec_dir)
@@ -221,10 +230,8 @@ def test_the_compose_accounts_ingest_and_simulator_work_on_the_production_broker
 
     accounts_env = compose["services"]["broker-accounts"]["environment"]
     accounts = {**accounts_env,
-                "MOSQUITTO_PASSWD_DIR": str(tmp_path / "broker" / "passwd"),
                 "MOSQUITTO_DYNSEC_DIR": str(tmp_path / "broker" / "dynsec"),
                 "MOSQUITTO_DYNSEC_PLUGIN": dynsec_plugin(), "PATH": "/usr/sbin:/usr/bin:/bin"}
-    (tmp_path / "broker" / "passwd").mkdir(parents=True)
     (tmp_path / "broker" / "dynsec").mkdir(parents=True)
     script = REPO_DIR / "broker" / "create-accounts.sh"
     subprocess.run(["sh", str(script)], env=accounts, check=True)
@@ -259,3 +266,12 @@ def test_the_compose_accounts_ingest_and_simulator_work_on_the_production_broker
         wait_until(lambda: Telemetry.objects.filter(device__device_id__startswith="sim-").count() == 15, timeout=20)
         devices = set(Telemetry.objects.filter(device__device_id__startswith="sim-").values_list("device_id", flat=True))
         assert devices == {"sim-001", "sim-002", "sim-003"}
+
+
+def test_the_compose_web_sums_its_workers_metrics_in_a_tmpfs_folder_of_its_own(compose):
+    services = compose["services"]
+    folder = services["web"]["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+    assert folder in services["web"]["tmpfs"]
+    # The ingest and the worker serve their own registry, one process each.
+    for name in (*INGESTS, *WORKERS):
+        assert "PROMETHEUS_MULTIPROC_DIR" not in services[name]["environment"], name

@@ -2,7 +2,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from devices.ids import is_device_id
+import readings  # the simulator's: it runs without Django, so it keeps a copy of the rule
+from devices.ids import DEVICE_ID_PATTERN, is_device_id
 from devices.models import Device
 
 BAD_IDS = ["-leading-dash", "has space", "slash/in/it", "plus+sign", "a" * 65, "dévice", ""]
@@ -47,3 +48,7 @@ def test_the_admin_adds_a_device_with_a_good_id(admin_client):
                                                                 "metadata": "{}"})
     assert response.status_code == 302
     assert Device.objects.filter(pk="device-042").exists()
+
+
+def test_the_simulators_copy_of_the_rule_is_the_rule():
+    assert readings.DEVICE_ID_PATTERN.pattern == DEVICE_ID_PATTERN.pattern

@@ -2,10 +2,12 @@
 
 Mosquitto gives a session to whoever connects with its client id, so these tests
 try to take the ingest's session, read its backlog and publish as another device
-with a device's credentials, against the shipped configuration on free ports. The
-device accounts are the dynamic security plugin's, made through
-DynamicSecurityAccounts as the registry makes them.
+with a device's credentials, against the shipped configuration on free ports. Every
+listener (MQTT, TLS, WebSockets, the ingest's) shares the dynamic security plugin's
+accounts: the device accounts are made through DynamicSecurityAccounts as the
+registry makes them, the ingest's by broker/create-accounts.sh as compose runs it.
 """
+import ssl
 import subprocess
 import threading
 import uuid
@@ -14,7 +16,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from devices.broker_dynsec import AdminConnection, BrokerAccountsError, DynamicSecurityAccounts
-from devtools.broker import ProductionBroker, mosquitto_binary
+from devtools.broker import ProductionBroker, free_port, mosquitto_binary
 from devtools.waiting import wait_until
 from telemetry.models import RejectedMessage, Telemetry
 
@@ -43,7 +45,8 @@ class Client:
     """An MQTT client with optional credentials that records how the broker answered."""
 
     def __init__(self, port: int, username: str | None = None, password: str | None = None, *,
-                 client_id: str | None = None, clean_session: bool = True):
+                 client_id: str | None = None, clean_session: bool = True, transport: str = "tcp",
+                 ca_file=None):
         self.connack = None
         self.answered = threading.Event()
         self.subscribed = threading.Event()
@@ -51,7 +54,9 @@ class Client:
         self.received: list[tuple[str, bytes]] = []
         self.client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
                                   client_id=client_id or f"{username or 'anonymous'}-{uuid.uuid4().hex[:6]}",
-                                  clean_session=clean_session)
+                                  clean_session=clean_session, transport=transport)
+        if ca_file:
+            self.client.tls_set(ca_certs=str(ca_file))
         if username:
             self.client.username_pw_set(username, password)
         self.client.on_connect = self._on_connect
@@ -87,17 +92,33 @@ class Client:
         self.client.loop_stop()
 
 
+def listener_options(broker: ProductionBroker, listener: str) -> dict:
+    """How a client reaches one of the production broker's listeners."""
+    return {
+        "device": {"port": broker.port},
+        "tls": {"port": broker.tls_port, "ca_file": broker.certificates["ca"]},
+        "websockets": {"port": broker.websockets_port, "transport": "websockets"},
+        "ingest": {"port": broker.ingest_port},
+    }[listener]
+
+
 @pytest.fixture
 def connect(secured):
-    """Connect to the device listener (or `port`) as a user; the password is the user's unless given."""
+    """Connect to a listener (the device listener unless `listener` or `port`) as a user.
+
+    The password is the user's unless given.
+    """
     broker, passwords = secured
     clients: list[Client] = []
 
-    def make(username: str | None = None, password: str | None = None, *, port: int | None = None,
-             **options) -> Client:
+    def make(username: str | None = None, password: str | None = None, *, listener: str = "device",
+             port: int | None = None, **options) -> Client:
         if username and password is None:
             password = passwords[username]
-        clients.append(Client(port or broker.port, username, password, **options))
+        reach = listener_options(broker, listener)
+        if port is not None:
+            reach["port"] = port
+        clients.append(Client(reach.pop("port"), username, password, **reach, **options))
         return clients[-1]
 
     yield make
@@ -223,8 +244,14 @@ def test_device_credentials_cannot_log_in_on_the_ingests_listener(secured, conne
     assert client.connack == "Not authorized"
 
 
-def test_the_ingests_credentials_are_no_device_account(connect):
-    assert connect(INGEST_USER).connack == "Not authorized"
+def test_the_ingests_account_may_publish_nothing(ingest, connect):
+    # Its account is the plugin's too, so it logs in on the device listener, as itself only.
+    intruder = connect(INGEST_USER)
+    assert intruder.connack == "Success"
+    assert intruder.publish(f"devices/{DEVICE_Y}/telemetry", reading(DEVICE_Y, TS + 7))
+    connect(DEVICE_X).publish(f"devices/{DEVICE_X}/telemetry", reading(DEVICE_X, TS + 7))
+    wait_until(lambda: TS + 7 in stored(DEVICE_X))
+    assert TS + 7 not in stored(DEVICE_Y)
 
 
 def test_an_ingest_sharing_the_stream_with_shared_group_is_allowed_by_the_ingests_acl(
@@ -236,15 +263,14 @@ def test_an_ingest_sharing_the_stream_with_shared_group_is_allowed_by_the_ingest
     wait_until(lambda: TS + 4 in stored(DEVICE_X))
 
 
-@pytest.mark.parametrize("listener", ["device", "ingest"])
+@pytest.mark.parametrize("listener", ["device", "tls", "websockets", "ingest"])
 @pytest.mark.parametrize(
     ("username", "password"), [(None, None), (DEVICE_X, "wrong password"), (INGEST_USER, "wrong"), ("stranger", "guess")]
 )
-def test_anonymous_clients_and_wrong_passwords_are_refused_on_both_listeners(
-    secured, connect, listener, username, password
+def test_anonymous_clients_and_wrong_passwords_are_refused_on_every_listener(
+    connect, listener, username, password
 ):
-    broker, _ = secured
-    client = connect(username, password, port=broker.port if listener == "device" else broker.ingest_port)
+    client = connect(username, password, listener=listener)
     assert client.connack.is_failure
     assert client.connack == "Not authorized"
 
@@ -348,8 +374,7 @@ def test_a_command_with_a_wrong_admin_account_or_no_plugin_raises(secured, wrong
     connection = {
         "password": AdminConnection("127.0.0.1", broker.port, username, "wrong"),
         "username": AdminConnection("127.0.0.1", broker.port, DEVICE_X, "wrong"),
-        # The ingest's listener has no plugin: nobody answers there (its account may not even subscribe).
-        "port": AdminConnection("127.0.0.1", broker.ingest_port, username, password, timeout=2),
+        "port": AdminConnection("127.0.0.1", free_port(), username, password, timeout=2),
     }[wrong]
     with pytest.raises(BrokerAccountsError):
         DynamicSecurityAccounts(connection).upsert(f"never-{wrong}", "key")
@@ -374,3 +399,33 @@ def test_a_device_added_with_mosquitto_ctrl_can_connect_at_once(secured):
         done = subprocess.run([*ctrl, *command], capture_output=True, text=True, check=True)
         assert "Error" not in done.stdout + done.stderr
     assert connects(broker.port, "by-hand", "hand key")
+
+
+@pytest.mark.parametrize("listener", ["tls", "websockets"])
+def test_a_registered_device_publishes_over_tls_and_websockets_with_its_key_and_the_ingest_stores_it(
+    secured, ingest, connect, listener
+):
+    broker, _ = secured
+    device_id, key = f"{listener}-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex
+    broker.accounts().upsert(device_id, key)
+    assert connect(device_id, "not its key", listener=listener).connack == "Not authorized"
+    device = connect(device_id, key, listener=listener)
+    assert device.connack == "Success"
+    sent = {TS + 10 + n for n in range(5)}
+    for ts in sorted(sent):
+        assert device.publish(f"devices/{device_id}/telemetry", reading(device_id, ts))
+    # Its own topics only, as on 1883.
+    assert device.publish(f"devices/{DEVICE_Y}/telemetry", reading(DEVICE_Y, TS + 10))
+    assert device.publish(f"devices/{device_id}/telemetry", reading(device_id, TS + 20))
+    wait_until(lambda: sent | {TS + 20} <= stored(device_id))
+    assert TS + 10 not in stored(DEVICE_Y)
+    # Its client id is its user name here too, whatever it sent.
+    assert f"as {device_id} (" in broker.log_file.read_text()
+
+
+def test_a_client_that_does_not_trust_the_brokers_ca_is_not_connected_over_tls(secured):
+    broker, _ = secured
+    client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2)
+    client.tls_set()  # the system's CAs, which never signed the test certificate
+    with pytest.raises(ssl.SSLCertVerificationError):
+        client.connect("127.0.0.1", broker.tls_port)

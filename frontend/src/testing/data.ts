@@ -49,7 +49,7 @@ export function sampleHealth(overrides: Partial<Health> = {}): Health {
   };
 }
 
-export const sampleConfig: PlatformConfig = { high_temp_threshold: 30.0, offline_after_seconds: 10 };
+export const sampleConfig: Omit<PlatformConfig, 'user'> = { high_temp_threshold: 30.0, offline_after_seconds: 10 };
 
 /** A series of `count` one-second buckets ending now, oldest first. */
 export function sampleSeries(deviceId: string, window = '5m', count = 60): Series {

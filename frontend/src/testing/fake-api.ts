@@ -9,6 +9,7 @@ import type {
   DeviceRule,
   DeviceWindowStats,
   Health,
+  IngestRateMinute,
   PlatformConfig,
   Rejection,
   Series,
@@ -24,13 +25,15 @@ import {
   sampleRejections,
   sampleSeries,
 } from './data';
+import { json, registryRoute } from './fake-registry';
 
 export interface FakeApiState {
   devices: Device[];
   fleetStats: DeviceWindowStats[];
   alerts: Alert[];
   health: Health;
-  config: PlatformConfig;
+  /** The thresholds; /api/config/ adds the user from `staffUser`. */
+  config: Omit<PlatformConfig, 'user'>;
   /** Series per device id; a device without one gets a generated series. */
   series: Record<string, Series>;
   /** Stored rejected messages, in any order (the API answers newest first). */
@@ -41,6 +44,17 @@ export interface FakeApiState {
   staffUser: string | null;
   /** The session's CSRF token: a POST without it in X-CSRFToken is a 403, as Django answers. */
   csrfToken: string;
+  /**
+   * Whether the server pages its lists (limit, cursor, search, a Link header) and answers
+   * /api/stats/summary/; false is a server from before paging: whole lists, summary 404.
+   */
+  paging: boolean;
+  /** /api/stats/ingest-rate/'s minutes, or null for a server without it (404). */
+  ingestRate: IngestRateMinute[] | null;
+  /** Every key the registry has handed out, by device id (the newest wins). */
+  apiKeys: Record<string, string>;
+  /** Device ids decommissioned with ?purge=true. */
+  purged: string[];
   /** When set, every request fails as if the server were down. */
   unreachable: boolean;
   /** When set, /api/health/ answers 503 as with the database down. */
@@ -54,8 +68,8 @@ export interface FakeApi {
   fetch: typeof fetch;
 }
 
-const json = (body: unknown, status = 200) =>
-  new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+/** How many rows a paged list gives without `limit` (the real API's 1,000). */
+const DEFAULT_PAGE = 1000;
 
 const unknownDevice = (deviceId: string) => json({ error: `unknown device '${deviceId}'`, field: 'deviceId' }, 404);
 
@@ -93,13 +107,51 @@ function acknowledge(state: FakeApiState, rawId: string, csrfToken: string | nul
   return json(alert);
 }
 
-function route(state: FakeApiState, url: URL, method: string, headers: Headers): Response {
+/** The devices matching the list filters the API has: status, device_type and (when paging) search. */
+function matchingDevices(state: FakeApiState, params: URLSearchParams): Device[] | Response {
+  const status = choice(params, 'status', ['ONLINE', 'OFFLINE']);
+  if (status instanceof Response) return status;
+  const type = params.get('device_type');
+  const search = state.paging ? params.get('search')?.toLowerCase() : undefined;
+  return state.devices.filter(
+    (d) =>
+      (status ? d.status === status : true) &&
+      (type !== null ? d.device_type === type : true) &&
+      (search ? d.device_id.toLowerCase().startsWith(search) || d.name.toLowerCase().startsWith(search) : true),
+  );
+}
+
+/**
+ * One page of rows ordered by device id after the `cursor` (the last id of the page
+ * before), with a Link header to the next page; a server without paging answers all rows.
+ */
+function paged<T extends { device_id: string }>(state: FakeApiState, url: URL, rows: T[]): Response {
+  if (!state.paging) return json(rows);
+  const limit = limitParam(url.searchParams, DEFAULT_PAGE, 1000);
+  if (limit instanceof Response) return limit;
+  const cursor = url.searchParams.get('cursor');
+  const after = cursor === null ? null : atob(cursor);
+  const sorted = [...rows].sort((a, b) => a.device_id.localeCompare(b.device_id));
+  const rest = after === null ? sorted : sorted.filter((row) => row.device_id > after);
+  const page = rest.slice(0, limit);
+  const response = json(page);
+  if (rest.length > limit) {
+    const next = new URL(url);
+    next.searchParams.set('cursor', btoa(page[page.length - 1].device_id));
+    response.headers.set('Link', `<${next.href}>; rel="next"`);
+  }
+  return response;
+}
+
+function route(state: FakeApiState, url: URL, method: string, headers: Headers, body: Record<string, unknown>): Response {
   const params = url.searchParams;
   const path = url.pathname;
   const deviceExists = (id: string | null) => id !== null && state.devices.some((d) => d.device_id === id);
 
   const ack = path.match(/^\/api\/alerts\/([^/]+)\/acknowledge\/$/);
   if (ack) return method === 'POST' ? acknowledge(state, decodeURIComponent(ack[1]), headers.get('X-CSRFToken')) : json({ error: 'Method not allowed.' }, 405);
+  const write = registryRoute(state, url, method, body, headers.get('X-CSRFToken'));
+  if (write) return write;
   if (method !== 'GET') return json({ error: 'Method not allowed.' }, 405);
 
   if (path === '/api/health/') {
@@ -108,13 +160,13 @@ function route(state: FakeApiState, url: URL, method: string, headers: Headers):
     }
     return json(state.health);
   }
-  if (path === '/api/config/') return json(state.config);
+  if (path === '/api/config/') {
+    const user = state.staffUser === null ? null : { username: state.staffUser, is_staff: true };
+    return json({ ...state.config, user });
+  }
   if (path === '/api/devices/') {
-    const status = params.get('status');
-    if (status === null) return json(state.devices);
-    const upper = status.toUpperCase();
-    if (upper !== 'ONLINE' && upper !== 'OFFLINE') return json({ error: 'must be ONLINE or OFFLINE', field: 'status' }, 400);
-    return json(state.devices.filter((d) => d.status === upper));
+    const devices = matchingDevices(state, params);
+    return devices instanceof Response ? devices : paged(state, url, devices);
   }
   const detail = path.match(/^\/api\/devices\/([^/]+)\/$/);
   if (detail) {
@@ -122,7 +174,18 @@ function route(state: FakeApiState, url: URL, method: string, headers: Headers):
     const device = state.devices.find((d) => d.device_id === id);
     return device ? json(device) : json({ error: `unknown device '${id}'` }, 404);
   }
-  if (path === '/api/stats/fleet/') return json(state.fleetStats);
+  if (path === '/api/stats/fleet/') {
+    const devices = matchingDevices(state, params);
+    if (devices instanceof Response) return devices;
+    const ids = new Set(devices.map((d) => d.device_id));
+    return paged(state, url, state.fleetStats.filter((stats) => ids.has(stats.device_id)));
+  }
+  if (path === '/api/stats/summary/' && state.paging) {
+    const online = state.devices.filter((d) => d.status === 'ONLINE').length;
+    const alertsActive = state.alerts.filter((a) => a.status === 'ACTIVE').length;
+    return json({ devices: state.devices.length, online, offline: state.devices.length - online, alerts_active: alertsActive });
+  }
+  if (path === '/api/stats/ingest-rate/' && state.ingestRate !== null) return json(state.ingestRate);
   if (path === '/api/stats/avg/') {
     const deviceId = params.get('deviceId');
     const window = params.get('window');
@@ -198,6 +261,10 @@ export function createFakeApi(overrides: Partial<FakeApiState> = {}): FakeApi {
     rejections: sampleRejections(),
     rules: {},
     staffUser: null,
+    paging: true,
+    ingestRate: null,
+    apiKeys: {},
+    purged: [],
     csrfToken: 'test-csrf-token',
     unreachable: false,
     databaseDown: false,
@@ -209,7 +276,8 @@ export function createFakeApi(overrides: Partial<FakeApiState> = {}): FakeApi {
     const method = (init.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
     requests.push(`${method === 'GET' ? '' : `${method} `}${url.pathname}${url.search}`);
     if (state.unreachable) throw new TypeError('Failed to fetch');
-    return route(state, url, method, new Headers(init.headers));
+    const body = typeof init.body === 'string' ? JSON.parse(init.body) : {};
+    return route(state, url, method, new Headers(init.headers), body);
   };
   return { state, requests, fetch: fakeFetch as typeof fetch };
 }

@@ -7,6 +7,8 @@
  */
 import type { components } from './api.generated';
 
+export type { FleetSummary, IngestRateMinute } from './api.pending';
+
 type Schemas = components['schemas'];
 
 export type DeviceStatus = Schemas['DeviceStatusEnum'];
@@ -24,6 +26,11 @@ export type WindowStats = Schemas['WindowStats'];
 export type SeriesPoint = Schemas['SeriesPoint'];
 export type Series = Schemas['Series'];
 export type PlatformConfig = Schemas['Config'];
+export type Viewer = Schemas['Viewer'];
+export type DeviceCreate = Schemas['DeviceCreate'];
+export type DeviceFields = Schemas['PatchedDeviceFields'];
+export type RegisteredDevice = Schemas['RegisteredDevice'];
+export type RotatedKey = Schemas['RotatedKey'];
 export type Rejection = Schemas['Rejection'];
 export type DeviceRule = Schemas['DeviceRule'];
 export type EffectiveRules = Schemas['EffectiveRules'];

@@ -23,10 +23,10 @@ from django.utils import timezone
 
 from alerts import worker_metrics
 from alerts.schedule import alert_task_ensure_scheduled
+from alerts.worker_threads import worker_threads_start
 from common.outages import OutageLog
 from health.models import Heartbeat
 from health.services import heartbeat_beat
-from notifications.worker import NotificationThread
 
 log = logging.getLogger("alerts.worker")
 
@@ -35,8 +35,9 @@ REPAIR_SECONDS = 5.0
 # written: every pass commits its alerts and state changes in single transactions.
 SHUTDOWN_GRACE_SECONDS = 8.0
 MIN_IDLE_SECONDS = 0.01
-# The notification drain's sends in flight may finish within this after a stop (within the grace).
-NOTIFICATIONS_STOP_SECONDS = 6.0
+# The threads beside the loop (the notification drain's sends in flight) may finish within this
+# after a stop (within the grace).
+WORKER_THREADS_STOP_SECONDS = 6.0
 
 
 class Command(process_tasks.Command):
@@ -60,8 +61,9 @@ class Command(process_tasks.Command):
         autodiscover()
         if settings.WORKER_METRICS_PORT:
             worker_metrics.install(settings.WORKER_METRICS_PORT)
-        # Deliveries go out from a thread of their own, so a slow receiver never delays a pass.
-        notifications = NotificationThread().start()
+        # Threads of their own (alerts.worker_threads: the notification drain), so a slow
+        # webhook receiver never delays a pass.
+        threads = worker_threads_start()
         started = time.monotonic()
         next_repair = started
         log.info("worker started (pid %d)", os.getpid())
@@ -75,7 +77,9 @@ class Command(process_tasks.Command):
                 continue
             close_old_connections()
             self.stop.wait(self.idle_seconds(sleep))
-        notifications.stop(timeout=NOTIFICATIONS_STOP_SECONDS)
+        threads_deadline = time.monotonic() + WORKER_THREADS_STOP_SECONDS
+        for thread in threads:
+            thread.stop(timeout=max(0.0, threads_deadline - time.monotonic()))
         self._beat_stopped()
         log.info("worker stopped")
 

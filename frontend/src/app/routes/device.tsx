@@ -1,9 +1,10 @@
 import { useCallback } from 'react';
-import { Link, useParams, useSearchParams } from 'react-router';
+import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { EmptyState } from '@/components/ui/empty-state';
 import { Panel } from '@/components/ui/panel';
 import { AlertsView } from '@/features/alerts/components/alerts-view';
 import { useConfig } from '@/features/config/api/get-config';
+import { DeviceManagement } from '@/features/devices/components/device-management';
 import { DeviceSummary } from '@/features/devices/components/device-summary';
 import { RejectionsView } from '@/features/rejections/components/rejections-view';
 import { DeviceRules } from '@/features/rules/components/device-rules';
@@ -14,13 +15,15 @@ import { WindowStats } from '@/features/telemetry/components/window-stats';
 import { describeWindow, parseWindow } from '@/features/telemetry/utils/windows';
 import type { SeriesWindow } from '@/types/api';
 
-/** One device: summary, window stats, live charts, download, alarms, rules and rejections (?window=1h). */
+/** One device: summary, staff tools, window stats, live charts, download, alarms, rules and rejections (?window=1h). */
 export function DevicePage() {
   const { deviceId = '' } = useParams();
   const [params, setParams] = useSearchParams();
   const window = parseWindow(params.get('window'));
   const { data: config } = useConfig();
   const threshold = config?.high_temp_threshold;
+  const navigate = useNavigate();
+  const onDecommissioned = useCallback(() => navigate('/'), [navigate]);
 
   const onWindowChange = useCallback(
     (value: SeriesWindow) =>
@@ -45,6 +48,11 @@ export function DevicePage() {
         </Link>
       </nav>
       <DeviceSummary deviceId={deviceId} threshold={threshold} />
+      {config?.user?.is_staff && (
+        <Panel title="Manage this device">
+          <DeviceManagement deviceId={deviceId} onDecommissioned={onDecommissioned} />
+        </Panel>
+      )}
       <div className="flex flex-wrap items-center justify-between gap-3">
         <h2 className="text-lg font-semibold">Readings, {describeWindow(window)}</h2>
         <div className="flex flex-wrap items-center gap-3">

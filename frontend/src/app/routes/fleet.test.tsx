@@ -59,20 +59,33 @@ describe('fleet overview', () => {
     expect(deviceRows()).toHaveLength(1);
   });
 
-  it('searches by id', async () => {
+  it('searches by id or name prefix on the server', async () => {
     const user = userEvent.setup();
-    renderApp('/');
+    const { api } = renderApp('/');
     await screen.findByRole('row', { name: /device-001/ });
-    await user.type(screen.getByRole('searchbox', { name: /search devices/i }), '002');
+    await user.type(screen.getByRole('searchbox', { name: /search devices/i }), 'lab');
     await waitFor(() => expect(deviceRows()).toHaveLength(1));
-    expect(screen.getByRole('row', { name: /device-002/ })).toBeInTheDocument();
-    expect(screen.getByText('Showing 1 of 3 devices.')).toBeInTheDocument();
+    expect(screen.getByRole('row', { name: /device-001/ })).toBeInTheDocument();
+    expect(api.requests).toContain('/api/devices/?limit=50&search=lab');
 
     await user.clear(screen.getByRole('searchbox', { name: /search devices/i }));
     await user.type(screen.getByRole('searchbox', { name: /search devices/i }), 'nothing-like-this');
     expect(await screen.findByText('No devices match')).toBeInTheDocument();
     await user.click(screen.getByRole('button', { name: 'Clear the filters' }));
     await waitFor(() => expect(deviceRows()).toHaveLength(3));
+  });
+
+  it('filters by device type on the server, kept in the URL', async () => {
+    const api = createFakeApi();
+    api.state.devices[2] = { ...api.state.devices[2], device_type: 'th-2' };
+    const user = userEvent.setup();
+    const { router } = renderApp('/', api);
+    await screen.findByRole('row', { name: /device-001/ });
+    await user.type(screen.getByRole('searchbox', { name: 'Filter by device type' }), 'th-2');
+    await waitFor(() => expect(deviceRows()).toHaveLength(1));
+    expect(screen.getByRole('row', { name: /device-003/ })).toBeInTheDocument();
+    expect(api.requests).toContain('/api/devices/?limit=50&device_type=th-2');
+    expect(router.state.location.search).toBe('?type=th-2');
   });
 
   it('tells a new user how to start a device when there is none', async () => {
@@ -86,7 +99,71 @@ describe('fleet overview', () => {
     expect(screen.getByText('Loading devices').closest('[role="status"]')).toBeInTheDocument();
   });
 
-  it('handles 1,000 devices with two requests per poll and only the visible rows in the DOM', async () => {
+  it('asks for one page of 50 at a time and pages forward and back by cursor', { timeout: 30_000 }, async () => {
+    const devices = Array.from({ length: 120 }, (_, i) =>
+      makeDevice({ device_id: `device-${String(i + 1).padStart(4, '0')}`, status: i % 10 === 0 ? 'OFFLINE' : 'ONLINE' }),
+    );
+    const api = createFakeApi({ devices, fleetStats: [] });
+    const user = userEvent.setup();
+    renderApp('/', api);
+    await screen.findByRole('row', { name: /device-0001/ });
+    expect(screen.getByRole('table', { name: 'Devices' })).toHaveAttribute('aria-rowcount', '51');
+    expect(screen.getByRole('button', { name: 'Previous' })).toBeDisabled();
+
+    await user.click(screen.getByRole('button', { name: 'Next' }));
+    await screen.findByRole('row', { name: /device-0051/ });
+    expect(screen.queryByRole('row', { name: /device-0001/ })).not.toBeInTheDocument();
+    expect(screen.getByText('Page 2')).toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Next' }));
+    await screen.findByRole('row', { name: /device-0120/ });
+    expect(screen.getByRole('table', { name: 'Devices' })).toHaveAttribute('aria-rowcount', '21');
+    expect(screen.getByRole('button', { name: 'Next' })).toBeDisabled();
+
+    await user.click(screen.getByRole('button', { name: 'Previous' }));
+    await screen.findByRole('row', { name: /device-0051/ });
+    await user.click(screen.getByRole('button', { name: 'Previous' }));
+    await screen.findByRole('row', { name: /device-0001/ });
+    expect(screen.getByText('Page 1')).toBeInTheDocument();
+
+    // A new filter starts again at the first page.
+    await user.click(screen.getByRole('button', { name: 'Next' }));
+    await screen.findByRole('row', { name: /device-0051/ });
+    await user.click(screen.getByRole('button', { name: /^Offline/ }));
+    await screen.findByRole('row', { name: /device-0001/ });
+    expect(deviceRows()).toHaveLength(12);
+    expect(screen.queryByRole('navigation', { name: 'Pages of devices' })).not.toBeInTheDocument();
+  });
+
+  it('shows the fleet totals from the summary, not from the page', async () => {
+    const devices = Array.from({ length: 120 }, (_, i) =>
+      makeDevice({ device_id: `device-${String(i + 1).padStart(4, '0')}`, status: i % 4 === 0 ? 'OFFLINE' : 'ONLINE' }),
+    );
+    renderApp('/', createFakeApi({ devices }));
+    const summary = await screen.findByLabelText('Fleet totals');
+    expect(within(summary).getByText('Devices').nextSibling).toHaveTextContent('120');
+    expect(within(summary).getByText('Online').nextSibling).toHaveTextContent('90');
+    expect(within(summary).getByText('Offline').nextSibling).toHaveTextContent('30');
+    expect(within(summary).getByText('Active alerts').nextSibling).toHaveTextContent('2');
+    expect(screen.getByRole('button', { name: 'Online (90)' })).toBeInTheDocument();
+  });
+
+  it('works against a server without paging: no summary, one page, search in the browser', async () => {
+    const api = createFakeApi({ paging: false });
+    const user = userEvent.setup();
+    renderApp('/', api);
+    await screen.findByRole('row', { name: /device-001/ });
+    expect(deviceRows()).toHaveLength(3);
+    await waitFor(() => expect(api.requests).toContain('/api/stats/summary/'));
+    expect(screen.queryByLabelText('Fleet totals')).not.toBeInTheDocument();
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'All' })).toHaveAttribute('aria-pressed', 'true');
+    expect(screen.queryByRole('navigation', { name: 'Pages of devices' })).not.toBeInTheDocument();
+
+    await user.type(screen.getByRole('searchbox', { name: /search devices/i }), 'device-002');
+    await waitFor(() => expect(deviceRows()).toHaveLength(1));
+  });
+
+  it('polls only the page shown: one request for it, one for its averages, one for the totals', async () => {
     const devices = Array.from({ length: 1000 }, (_, i) =>
       makeDevice({
         device_id: `device-${String(i + 1).padStart(4, '0')}`,
@@ -95,27 +172,22 @@ describe('fleet overview', () => {
       }),
     );
     const api = createFakeApi({ devices });
-    const user = userEvent.setup();
     renderApp('/', api);
     await screen.findByRole('row', { name: /device-0001/ });
     expect(screen.getByRole('button', { name: 'Online (900)' })).toBeInTheDocument();
-    expect(deviceRows().length).toBeLessThan(60);
-    expect(screen.getByRole('table', { name: 'Devices' })).toHaveAttribute('aria-rowcount', '1001');
+    expect(screen.getByRole('table', { name: 'Devices' })).toHaveAttribute('aria-rowcount', '51');
 
-    await user.type(screen.getByRole('searchbox', { name: /search devices/i }), 'device-0750');
-    expect(await screen.findByRole('row', { name: /device-0750/ })).toBeInTheDocument();
-
-    // The header's health and alarm count are one request each whatever the fleet size.
-    // On a loaded machine the test can outlast the 3 s poll: count per poll, not in total,
-    // waiting for a poll that has started to send both of its requests.
-    const header = ['/api/health/', '/api/config/', '/api/alerts/'];
+    // The header's health, alarm count and ingest rate are one request each whatever the fleet size.
+    // On a loaded machine the test can outlast the 3 s poll: count per poll, not in total.
+    const header = ['/api/health/', '/api/config/', '/api/alerts/', '/api/stats/ingest-rate/'];
     await waitFor(() => {
       const apiCalls = api.requests.filter((r) => !header.some((prefix) => r.startsWith(prefix)));
-      const polls = apiCalls.filter((r) => r === '/api/devices/').length;
+      const polls = apiCalls.filter((r) => r === '/api/devices/?limit=50').length;
       expect(polls).toBeGreaterThanOrEqual(1);
       expect(apiCalls.sort()).toEqual([
-        ...Array(polls).fill('/api/devices/'),
-        ...Array(polls).fill('/api/stats/fleet/?window=5m'),
+        ...Array(polls).fill('/api/devices/?limit=50'),
+        ...Array(polls).fill('/api/stats/fleet/?window=5m&limit=50'),
+        ...Array(polls).fill('/api/stats/summary/'),
       ]);
     });
   });

@@ -4,11 +4,17 @@ import { SkeletonBlock } from '@/components/ui/skeleton';
 import { OpenCriticalCount } from '@/features/alerts/components/open-critical-count';
 import { HealthBanner } from '@/features/health/components/health-banner';
 import { HealthIndicator } from '@/features/health/components/health-indicator';
+import { IngestRateSparkline } from '@/features/ingest-rate/components/ingest-rate-sparkline';
 
 /** The frame every page renders in. */
 export function RootLayout() {
   return (
-    <AppLayout health={<HealthIndicator />} alarms={<OpenCriticalCount />} banner={<HealthBanner />}>
+    <AppLayout
+      health={<HealthIndicator />}
+      alarms={<OpenCriticalCount />}
+      ingestRate={<IngestRateSparkline />}
+      banner={<HealthBanner />}
+    >
       <Outlet />
     </AppLayout>
   );
@@ -32,7 +38,12 @@ export function RootErrorBoundary() {
       ? error.message
       : 'Unknown error';
   return (
-    <AppLayout health={<HealthIndicator />} alarms={<OpenCriticalCount />} banner={<HealthBanner />}>
+    <AppLayout
+      health={<HealthIndicator />}
+      alarms={<OpenCriticalCount />}
+      ingestRate={<IngestRateSparkline />}
+      banner={<HealthBanner />}
+    >
       <div role="alert" className="space-y-2">
         <h1 className="text-xl font-bold">This page failed to render</h1>
         <p className="text-sm text-slate-600 dark:text-slate-400">{message}</p>

@@ -8,15 +8,17 @@ const navClass = ({ isActive }: { isActive: boolean }) =>
       : 'text-slate-700 hover:bg-slate-200 dark:text-slate-300 dark:hover:bg-slate-800'
   }`;
 
-/** Page frame: header with navigation, alarm count and health, an optional banner, the page. */
+/** Page frame: header with navigation, alarm count, ingest rate and health, an optional banner, the page. */
 export function AppLayout({
   health,
   alarms = null,
+  ingestRate = null,
   banner,
   children,
 }: {
   health: ReactNode;
   alarms?: ReactNode;
+  ingestRate?: ReactNode;
   banner: ReactNode;
   children: ReactNode;
 }) {
@@ -41,7 +43,10 @@ export function AppLayout({
             </nav>
             {alarms}
           </div>
-          {health}
+          <div className="flex flex-wrap items-center gap-x-6 gap-y-2">
+            {ingestRate}
+            {health}
+          </div>
         </div>
       </header>
       {banner}

@@ -17,7 +17,7 @@ export function Acknowledgement({ alert }: { alert: Alert }) {
       </span>
     );
   }
-  // No endpoint says who is signed in: the API's 403 is how the page learns it is not staff.
+  // The button is for everyone: the API's 403 is where a visitor learns to sign in as staff.
   const forbidden = error instanceof ApiError && (error.status === 401 || error.status === 403);
   return (
     <div className="flex flex-col items-start gap-1">

@@ -1,7 +1,6 @@
 import { memo } from 'react';
-import { Link } from 'react-router';
+import { DataTable, DeviceLink, TimeCell } from '@/components/ui/data-table';
 import { RelativeTime } from '@/components/ui/relative-time';
-import { formatDateTime } from '@/lib/format';
 import type { Alert } from '@/types/api';
 import { describeAlert } from '../utils/describe-alert';
 import { Acknowledgement } from './acknowledgement';
@@ -16,23 +15,14 @@ const AlertRow = memo(function AlertRow({ alert, isNew, showDevice }: { alert: A
         isNew ? 'bg-amber-50 dark:bg-amber-900/30' : ''
       }`}
     >
-      <td className="px-3 py-2 whitespace-nowrap">
-        <div className="text-slate-900 dark:text-slate-100">
-          <RelativeTime value={alert.ts} />
-          {isNew && (
-            <span className="ml-2 rounded bg-amber-400 px-1.5 py-0.5 text-xs font-semibold text-amber-950">New</span>
-          )}
-        </div>
-        <div className="hidden text-xs text-slate-500 sm:block dark:text-slate-400">{formatDateTime(alert.ts)}</div>
-      </td>
+      <TimeCell value={alert.ts}>
+        {isNew && (
+          <span className="ml-2 rounded bg-amber-400 px-1.5 py-0.5 text-xs font-semibold text-amber-950">New</span>
+        )}
+      </TimeCell>
       {showDevice && (
         <td className="px-3 py-2">
-          <Link
-            to={`/devices/${encodeURIComponent(alert.device_id)}`}
-            className="font-medium whitespace-nowrap text-sky-700 hover:underline dark:text-sky-400"
-          >
-            {alert.device_id}
-          </Link>
+          <DeviceLink deviceId={alert.device_id} />
         </td>
       )}
       <td className="px-3 py-2">
@@ -73,23 +63,10 @@ export function AlertsTable({
   label?: string;
 }) {
   return (
-    <div className="overflow-x-auto rounded-xl border border-slate-200 bg-white shadow-sm dark:border-slate-700 dark:bg-slate-900">
-      <table aria-label={label} className="w-full text-left text-sm">
-        <thead className="bg-slate-50 text-xs tracking-wide text-slate-500 uppercase dark:bg-slate-800 dark:text-slate-400">
-          <tr>
-            <th scope="col" className="px-3 py-2 font-semibold">Raised</th>
-            {showDevice && <th scope="col" className="px-3 py-2 font-semibold">Device</th>}
-            <th scope="col" className="px-3 py-2 font-semibold">Alert</th>
-            <th scope="col" className="px-3 py-2 font-semibold">Severity</th>
-            <th scope="col" className="px-3 py-2 font-semibold">Status</th>
-          </tr>
-        </thead>
-        <tbody>
-          {alerts.map((alert) => (
-            <AlertRow key={alert.id} alert={alert} isNew={newIds.has(alert.id)} showDevice={showDevice} />
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable label={label} columns={['Raised', showDevice && 'Device', 'Alert', 'Severity', 'Status']}>
+      {alerts.map((alert) => (
+        <AlertRow key={alert.id} alert={alert} isNew={newIds.has(alert.id)} showDevice={showDevice} />
+      ))}
+    </DataTable>
   );
 }

@@ -1,65 +1,102 @@
-import { useDeferredValue, useMemo } from 'react';
+import { useMemo } from 'react';
 import { Code, EmptyState } from '@/components/ui/empty-state';
 import { ErrorMessage } from '@/components/ui/error-message';
 import { SegmentedControl } from '@/components/ui/segmented-control';
 import { SkeletonBlock } from '@/components/ui/skeleton';
 import { formatCount } from '@/lib/format';
-import type { DeviceWindowStats } from '@/types/api';
-import { useDevices } from '../api/get-devices';
+import { useDebouncedValue } from '@/lib/use-debounced-value';
+import type { DeviceWindowStats, FleetSummary } from '@/types/api';
+import type { DeviceFilters } from '../api/device-filters';
+import { useDevicePage } from '../api/get-device-page';
 import { useFleetStats } from '../api/get-fleet-stats';
-import { countByStatus, filterDevices, type StatusFilter } from '../utils/filter-devices';
+import { useFleetSummary } from '../api/get-fleet-summary';
+import { useCursorStack } from '../hooks/use-cursor-stack';
+import { filterDevices, type StatusFilter } from '../utils/filter-devices';
 import { DeviceTable } from './device-table';
+import { FleetSummaryRow } from './fleet-summary';
+import { Pager } from './pager';
+
+/** How long typing must pause before the API is asked. */
+const TYPING_PAUSE_MS = 300;
 
 interface Props {
   status: StatusFilter;
   query: string;
+  deviceType: string;
   onStatusChange: (status: StatusFilter) => void;
   onQueryChange: (query: string) => void;
+  onDeviceTypeChange: (deviceType: string) => void;
+  onClearFilters: () => void;
   /** HIGH_TEMP threshold, to mark hot readings. */
   threshold?: number;
 }
 
-function Count({ label, value, tone }: { label: string; value: number; tone: string }) {
+const inputClass =
+  'w-full rounded-lg border border-slate-300 bg-white px-3 py-1.5 text-slate-900 placeholder:text-slate-400 focus:border-sky-500 focus:outline-none dark:border-slate-600 dark:bg-slate-900 dark:text-slate-100';
+
+function SearchBox({ label, placeholder, value, onChange, width }: {
+  label: string;
+  placeholder: string;
+  value: string;
+  onChange: (value: string) => void;
+  width: string;
+}) {
   return (
-    <div className="rounded-xl border border-slate-200 bg-white px-4 py-3 shadow-sm dark:border-slate-700 dark:bg-slate-900">
-      <dt className="text-xs font-medium tracking-wide text-slate-500 uppercase dark:text-slate-400">{label}</dt>
-      <dd className={`text-2xl font-semibold tabular-nums ${tone}`}>{formatCount(value)}</dd>
-    </div>
+    <label className="flex items-center gap-2 text-sm">
+      <span className="sr-only">{label}</span>
+      <input
+        type="search"
+        value={value}
+        onChange={(event) => onChange(event.target.value)}
+        placeholder={placeholder}
+        className={`${inputClass} ${width}`}
+      />
+    </label>
   );
 }
 
-/** The fleet overview: counts, status filter, search and the device table. */
-export function FleetOverview({ status, query, onStatusChange, onQueryChange, threshold }: Props) {
-  const devicesQuery = useDevices();
-  const statsQuery = useFleetStats('5m');
-  const devices = devicesQuery.data;
+function statusOptions(summary: FleetSummary | undefined) {
+  const count = (n: number) => (summary ? ` (${formatCount(n)})` : '');
+  return [
+    { value: 'ALL', label: `All${count(summary?.devices ?? 0)}` },
+    { value: 'ONLINE', label: `Online${count(summary?.online ?? 0)}` },
+    { value: 'OFFLINE', label: `Offline${count(summary?.offline ?? 0)}` },
+  ] as const;
+}
 
-  const counts = useMemo(() => countByStatus(devices ?? []), [devices]);
-  // Typing stays responsive with a large fleet: the table catches up a frame later.
-  const deferredQuery = useDeferredValue(query);
-  const visible = useMemo(() => filterDevices(devices ?? [], status, deferredQuery), [devices, status, deferredQuery]);
+/**
+ * The fleet, one page at a time: totals, status, search and device type filters (asked of
+ * the server), next/previous paging, and the table of the page shown, which alone is polled.
+ */
+export function FleetOverview({ status, query, deviceType, onStatusChange, onQueryChange, onDeviceTypeChange, onClearFilters, threshold }: Props) {
+  const search = useDebouncedValue(query.trim(), TYPING_PAUSE_MS);
+  const type = useDebouncedValue(deviceType.trim(), TYPING_PAUSE_MS);
+  const filters: DeviceFilters = useMemo(
+    () => ({ status: status === 'ALL' ? undefined : status, search: search || undefined, deviceType: type || undefined }),
+    [status, search, type],
+  );
+  const pages = useCursorStack(JSON.stringify(filters));
+  const pageQuery = useDevicePage(filters, pages.cursor);
+  const statsQuery = useFleetStats('5m', filters, pages.cursor);
+  const { data: summary } = useFleetSummary();
+
+  const page = pageQuery.data;
+  // A server that does not search answers every device: the same rule, in the browser.
+  const visible = useMemo(() => filterDevices(page?.items ?? [], status, search), [page, status, search]);
   const averages = useMemo(() => {
     const map = new Map<string, DeviceWindowStats>();
     for (const stats of statsQuery.data ?? []) map.set(stats.device_id, stats);
     return map;
   }, [statsQuery.data]);
-
-  const statusOptions = useMemo(
-    () =>
-      [
-        { value: 'ALL', label: `All (${formatCount(counts.total)})` },
-        { value: 'ONLINE', label: `Online (${formatCount(counts.online)})` },
-        { value: 'OFFLINE', label: `Offline (${formatCount(counts.offline)})` },
-      ] as const,
-    [counts],
-  );
+  const options = useMemo(() => statusOptions(summary), [summary]);
+  const filtered = status !== 'ALL' || search !== '' || type !== '';
 
   let body;
-  if (devicesQuery.isPending) {
+  if (pageQuery.isPending) {
     body = <SkeletonBlock label="Loading devices" lines={6} />;
-  } else if (!devices) {
-    body = <ErrorMessage error={devicesQuery.error} what="the devices" />;
-  } else if (devices.length === 0) {
+  } else if (!page) {
+    body = <ErrorMessage error={pageQuery.error} what="the devices" />;
+  } else if (visible.length === 0 && !filtered && pages.pageNumber === 1) {
     body = (
       <EmptyState title="No devices yet">
         <p>
@@ -74,10 +111,7 @@ export function FleetOverview({ status, query, onStatusChange, onQueryChange, th
       <EmptyState title="No devices match">
         <button
           type="button"
-          onClick={() => {
-            onStatusChange('ALL');
-            onQueryChange('');
-          }}
+          onClick={onClearFilters}
           className="text-sky-700 underline dark:text-sky-400"
         >
           Clear the filters
@@ -95,32 +129,24 @@ export function FleetOverview({ status, query, onStatusChange, onQueryChange, th
     );
   }
 
+  const nextCursor = page?.nextCursor ?? null;
   return (
     <div className="space-y-4">
-      <dl aria-label="Fleet counts" className="grid grid-cols-3 gap-3">
-        <Count label="Devices" value={counts.total} tone="text-slate-900 dark:text-slate-100" />
-        <Count label="Online" value={counts.online} tone="text-emerald-600 dark:text-emerald-400" />
-        <Count label="Offline" value={counts.offline} tone="text-slate-600 dark:text-slate-300" />
-      </dl>
-      <div className="flex flex-col gap-3 sm:flex-row sm:items-center sm:justify-between">
-        <SegmentedControl label="Filter by status" options={statusOptions} value={status} onChange={onStatusChange} />
-        <label className="flex items-center gap-2 text-sm">
-          <span className="sr-only">Search devices by id or name</span>
-          <input
-            type="search"
-            value={query}
-            onChange={(event) => onQueryChange(event.target.value)}
-            placeholder="Search by id or name"
-            className="w-full rounded-lg border border-slate-300 bg-white px-3 py-1.5 text-slate-900 placeholder:text-slate-400 focus:border-sky-500 focus:outline-none sm:w-72 dark:border-slate-600 dark:bg-slate-900 dark:text-slate-100"
-          />
-        </label>
+      {summary && <FleetSummaryRow summary={summary} />}
+      <div className="flex flex-col gap-3 lg:flex-row lg:items-center lg:justify-between">
+        <SegmentedControl label="Filter by status" options={options} value={status} onChange={onStatusChange} />
+        <div className="flex flex-col gap-2 sm:flex-row">
+          <SearchBox label="Search devices by id or name" placeholder="Search by id or name" value={query} onChange={onQueryChange} width="sm:w-64" />
+          <SearchBox label="Filter by device type" placeholder="Device type" value={deviceType} onChange={onDeviceTypeChange} width="sm:w-40" />
+        </div>
       </div>
-      {devices && visible.length > 0 && (query || status !== 'ALL') && (
-        <p className="text-sm text-slate-600 dark:text-slate-400" aria-live="polite">
-          Showing {formatCount(visible.length)} of {formatCount(devices.length)} devices.
-        </p>
-      )}
       {body}
+      <Pager
+        pageNumber={pages.pageNumber}
+        hasNext={nextCursor !== null}
+        onPrevious={pages.previous}
+        onNext={() => nextCursor && pages.next(nextCursor)}
+      />
     </div>
   );
 }

@@ -1,7 +1,7 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
 import { makeDevice } from '@/testing/data';
-import { countByStatus, filterDevices, parseStatusFilter } from './filter-devices';
+import { filterDevices, parseStatusFilter } from './filter-devices';
 
 const devices = [
   makeDevice({ device_id: 'device-001', status: 'ONLINE', name: 'Lab' }),
@@ -18,16 +18,11 @@ describe('filterDevices', () => {
     expect(filterDevices(devices, 'OFFLINE', '').map((d) => d.device_id)).toEqual(['device-002']);
   });
 
-  it('matches the search against id and name, ignoring case and spaces', () => {
+  it('matches the search against a prefix of id or name, ignoring case and spaces', () => {
     expect(filterDevices(devices, 'ALL', ' DEVICE ').map((d) => d.device_id)).toEqual(['device-001', 'device-002']);
     expect(filterDevices(devices, 'ALL', 'freez').map((d) => d.device_id)).toEqual(['device-002']);
     expect(filterDevices(devices, 'ONLINE', 'device').map((d) => d.device_id)).toEqual(['device-001']);
-  });
-});
-
-describe('countByStatus', () => {
-  it('counts online and offline devices', () => {
-    expect(countByStatus(devices)).toEqual({ total: 3, online: 2, offline: 1 });
+    expect(filterDevices(devices, 'ALL', '001').map((d) => d.device_id)).toEqual([]);
   });
 });
 

@@ -8,21 +8,17 @@ export function parseStatusFilter(value: string | null | undefined): StatusFilte
   return upper === 'ONLINE' || upper === 'OFFLINE' ? upper : 'ALL';
 }
 
-/** The devices matching a status and a case-insensitive search on id or name. */
+/**
+ * The devices matching a status and a case-insensitive prefix of their id or name: the
+ * API's own search rule, applied again in the browser for servers that do not search.
+ */
 export function filterDevices(devices: readonly Device[], status: StatusFilter, query: string): Device[] {
   const needle = query.trim().toLowerCase();
   return devices.filter(
     (device) =>
       (status === 'ALL' || device.status === status) &&
       (needle === '' ||
-        device.device_id.toLowerCase().includes(needle) ||
-        device.name.toLowerCase().includes(needle)),
+        device.device_id.toLowerCase().startsWith(needle) ||
+        device.name.toLowerCase().startsWith(needle)),
   );
-}
-
-/** How many devices are online and offline. */
-export function countByStatus(devices: readonly Device[]): { total: number; online: number; offline: number } {
-  let online = 0;
-  for (const device of devices) if (device.status === 'ONLINE') online += 1;
-  return { total: devices.length, online, offline: devices.length - online };
 }
