@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -39,6 +40,18 @@ STEP_SECONDS = 15  # between a device's seeded readings: the dashboard's 5-minut
 # last 5 minutes and of the next 5 (as far ahead as the ingest lets a device's clock run): the
 # dashboard's 5-minute window stays full while it is measured, as if the fleet kept sending.
 TOP_UP_READINGS_PER_DEVICE = 2 * 300 // STEP_SECONDS
+# The alert worker adds each reading to its device's minute (telemetry/rollups.py), which the
+# fleet averages read; no worker runs here, so the minutes of the top-up's window are summed
+# from the readings, as the worker would have them (replacing any an earlier run left).
+ROLLUP_SUMS = "count(*), count(temperature), coalesce(sum(temperature), 0), count(humidity), coalesce(sum(humidity), 0)"
+ROLLUP_INSERT = """
+INSERT INTO telemetry_deviceminute AS m
+    (device_id, minute, count, temperature_count, temperature_sum, humidity_count, humidity_sum)
+SELECT device_id, {minute}, {sums} FROM telemetry_telemetry WHERE ts >= {since} GROUP BY 1, 2
+ON CONFLICT (device_id, minute) DO UPDATE SET count = excluded.count,
+    temperature_count = excluded.temperature_count, temperature_sum = excluded.temperature_sum,
+    humidity_count = excluded.humidity_count, humidity_sum = excluded.humidity_sum
+"""
 PAGE = 50  # the page the fleet table asks for
 
 
@@ -113,12 +126,21 @@ def database_kinds() -> list[str]:
     return ["sqlite"] + (["pg"] if os.environ.get("DATABASE_URL", "").startswith("postgres") else [])
 
 
-def top_up(env: dict, fleet: Fleet) -> dict:
-    """The readings of the 5 minutes before and after now (see TOP_UP_READINGS_PER_DEVICE)."""
+def top_up(env: dict, url: str, fleet: Fleet) -> dict:
+    """The readings of the 5 minutes before and after now (see TOP_UP_READINGS_PER_DEVICE), and their minutes."""
     started = time.monotonic()
     api_bench._manage(env, "seed_telemetry", "--devices", str(fleet.devices),
                       "--readings", str(fleet.devices * TOP_UP_READINGS_PER_DEVICE), "--step", str(STEP_SECONDS),
                       "--prefix", PREFIX, "--ahead", "300")
+    since = datetime.now(tz=UTC) - timedelta(seconds=330)
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite:///"), timeout=60) as connection:
+            connection.execute(ROLLUP_INSERT.format(minute="strftime('%Y-%m-%d %H:%M:00', ts)", sums=ROLLUP_SUMS,
+                                                    since="?"), (since.strftime("%Y-%m-%d %H:%M:%S"),))
+    else:
+        with psycopg.connect(url) as connection:
+            connection.execute(ROLLUP_INSERT.format(minute="date_trunc('minute', ts)", sums=ROLLUP_SUMS,
+                                                    since="%s"), (since,))
     return {"top_up_seconds": time.monotonic() - started}
 
 
@@ -197,7 +219,7 @@ def fleet_figures(root: Path, plan: Plan, kinds: list[str], *, keep: bool, data_
             url = database_url(kind, fleet.devices, data_dir)
             env = {**os.environ, "DATABASE_URL": url, "DJANGO_DEBUG": "false", "LOG_LEVEL": "WARNING"}
             name = f"fleet_{kind}_{fleet.devices}"
-            for key, value in {**seed(env, url, fleet, kind, keep=keep), **top_up(env, fleet)}.items():
+            for key, value in {**seed(env, url, fleet, kind, keep=keep), **top_up(env, url, fleet)}.items():
                 report(f"{name}_{key}", value)
             server, port = serve(env, root / f"{name}-web.log")
             try:
