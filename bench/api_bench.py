@@ -7,6 +7,7 @@ import statistics
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 from devtools.broker import free_port
@@ -31,27 +32,44 @@ def seed(env: dict, *, rows: int, devices: int) -> dict:
     return {"seed_rows": rows + 86400, "seed_seconds": time.monotonic() - started}
 
 
-def measure(host: str, port: int, paths, count: int) -> dict:
-    """Latency percentiles (ms) and mean response size (KB) of `count` sequential keep-alive GETs."""
-    connection = http.client.HTTPConnection(host, port, timeout=30)
-    latencies, sizes = [], []
+def measure(host: str, port: int, paths, count: int, *, gzip: bool = False, count_errors: bool = False) -> dict:
+    """Latency percentiles (ms) and mean response size (KB) of `count` sequential keep-alive GETs.
+
+    With `gzip` the requests accept gzip, as browsers do: `size_kb` is then what crossed
+    the wire and `json_kb` the JSON it unpacks to. With `count_errors` an answer other
+    than 200 is counted (`errors`) and timed like the others instead of failing the run.
+    """
+    connection = http.client.HTTPConnection(host, port, timeout=60)
+    headers = {"Accept-Encoding": "gzip"} if gzip else {}
+    latencies, sizes, json_sizes, errors = [], [], [], 0
     for index in range(count):
         path = paths(index) if callable(paths) else paths
         started = time.perf_counter()
-        connection.request("GET", path)
+        connection.request("GET", path, headers=headers)
         response = connection.getresponse()
         body = response.read()
         latencies.append((time.perf_counter() - started) * 1000)
-        sizes.append(len(body))
+        if count_errors and response.status != 200:
+            errors += 1
+            continue
         assert response.status == 200, f"{path}: {response.status} {body[:200]!r}"
+        sizes.append(len(body))
+        if gzip:
+            json_sizes.append(len(zlib.decompress(body, wbits=31)) if response.getheader("Content-Encoding") == "gzip"
+                              else len(body))
     connection.close()
     latencies.sort()
-    return {
+    figures = {
         "p50_ms": latencies[len(latencies) // 2],
         "p95_ms": latencies[int(len(latencies) * 0.95)],
         "p99_ms": latencies[int(len(latencies) * 0.99)],
-        "size_kb": statistics.mean(sizes) / 1024,
+        "size_kb": statistics.mean(sizes) / 1024 if sizes else 0.0,
     }
+    if gzip:
+        figures["json_kb"] = statistics.mean(json_sizes) / 1024 if json_sizes else 0.0
+    if count_errors:
+        figures["errors"] = errors
+    return figures
 
 
 def alert_pass(env: dict, devices: int, database_url: str | None = None) -> dict:

@@ -17,6 +17,7 @@ sys.path.insert(0, str(BENCH_DIR.parent / "backend"))
 from devtools.broker import LocalBroker  # noqa: E402
 
 import api_bench  # noqa: E402
+import fleet_bench  # noqa: E402
 import ingest_bench  # noqa: E402
 
 FULL = {
@@ -25,6 +26,7 @@ FULL = {
     "live": {"devices": 1000, "per_device": 200},
     "latency": {"rate": 5000, "seconds": 20, "devices": 1000},
     "api": {"rows": 10_000_000, "devices": 1000, "requests": 300},
+    "fleet": "full",  # a plan of bench/fleet_bench.py (make bench-fleet runs its "fleet" plan: 100,000 devices)
 }
 QUICK = {
     "drain": {"devices": 100, "per_device": 200, "naive_seconds": 5},
@@ -32,6 +34,7 @@ QUICK = {
     "live": {"devices": 100, "per_device": 100},
     "latency": {"rate": 2000, "seconds": 5, "devices": 100},
     "api": {"rows": 200_000, "devices": 100, "requests": 100},
+    "fleet": "quick",
 }
 UNITS = {"rate": "readings/s", "_ms": "ms", "_mb": "MB", "_kb": "KB", "ratio": "x"}
 
@@ -54,7 +57,7 @@ class Report:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, under 2 minutes")
-    parser.add_argument("--only", choices=["drain", "durability", "live", "latency", "api"], action="append")
+    parser.add_argument("--only", choices=["drain", "durability", "live", "latency", "api", "fleet"], action="append")
     parser.add_argument("--ingest-args", default="", help="extra arguments for manage.py ingest")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
@@ -68,6 +71,10 @@ def main() -> None:
     for name in chosen:
         with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as root:
             root = Path(root)
+            if name == "fleet":
+                fleet_bench.fleet_figures(root, fleet_bench.PLANS[sizes["fleet"]], fleet_bench.database_kinds(),
+                                          keep=False, data_dir=root, report=report.add)
+                continue
             if name == "api":
                 report.add_all(api_bench.api_benchmark(root, **sizes["api"]))
                 if os.environ.get("DATABASE_URL", "").startswith("postgres"):

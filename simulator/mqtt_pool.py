@@ -5,9 +5,15 @@ client's socket sits in one epoll selector, paho is told through its socket call
 when a socket needs writing, and the calling thread reads, writes and keeps each
 connection alive. A client whose connection drops reconnects on its own schedule,
 with jittered backoff, so a broker restart is not met by 1,000 connects at once.
+
+paho gets at most a window of unacknowledged QoS 1/2 messages per client; the rest wait
+in the link's own queue. paho walks every message it holds on each acknowledgement, so
+a fleet that fell behind and left tens of thousands with paho slowed down the further it
+fell behind (10,000 devices on 4 connections: 581 msg/s with 60,000 pending).
 """
 import heapq
 import itertools
+from collections import deque
 import logging
 import random
 import selectors
@@ -62,10 +68,14 @@ class Link:
     """One MQTT connection and its reconnect schedule."""
 
     __slots__ = ("client", "client_id", "status_topic", "status_mid", "connected", "ever_connected", "refusal",
-                 "retry_at", "backoff", "waiting")
+                 "retry_at", "backoff", "waiting", "window", "unacked", "queue")
 
-    def __init__(self, client: mqtt.Client, client_id: str, status_topic: str | None = None) -> None:
+    def __init__(self, client: mqtt.Client, client_id: str, status_topic: str | None = None, *,
+                 window: int = 20) -> None:
         self.client = client
+        self.window = window  # QoS 1/2 messages handed to paho at most, unacknowledged
+        self.unacked: set[int] = set()  # their mids
+        self.queue: deque[tuple[str, str, int]] = deque()  # (topic, payload, qos) waiting for room in the window
         self.client_id = client_id
         self.status_topic = status_topic
         self.status_mid: int | None = None  # the `online` in flight, which is not a reading
@@ -96,11 +106,12 @@ class ClientPool:
         # A link with a status topic says `online` there (retained) at each connect and
         # leaves a will of `offline` (retained), which the broker publishes if it drops.
         status_topics = status_topics or [None] * len(client_ids)
+        self.max_buffered = max_buffered
         self.links = [self._make_link(client_id, max_inflight, max_buffered, status_topic)
                       for client_id, status_topic in zip(client_ids, status_topics, strict=True)]
         self.connected = 0
         self.reconnects = 0
-        self.accepted = 0  # messages handed to paho and kept by it until acknowledged
+        self.accepted = 0  # messages kept (by paho or in a link's queue) until acknowledged
         self.acked = 0  # acknowledged by the broker (QoS 0: written to the socket)
         self.closing = False
         self._retry_queue: list[tuple[float, int, Link]] = []  # a heap by retry time
@@ -124,7 +135,7 @@ class ClientPool:
         )
         if self.settings.tls:
             client.tls_set(ca_certs=self.settings.ca_file)
-        link = Link(client, client_id, status_topic)
+        link = Link(client, client_id, status_topic, window=max_inflight)
         client.user_data_set(link)
         if status_topic:
             client.will_set(status_topic, "offline", qos=1, retain=True)
@@ -227,14 +238,25 @@ class ClientPool:
     def publish(self, index: int, topic: str, payload: str, qos: int) -> str:
         """Hand one message to client `index`: SENT, BUFFERED (sent on reconnect) or LOST."""
         link = self.links[index]
-        rc = link.client.publish(topic, payload, qos=qos).rc
-        if rc == mqtt.MQTT_ERR_SUCCESS:
+        if qos > 0 and (link.queue or len(link.unacked) >= link.window):
+            if len(link.queue) + len(link.unacked) >= self.max_buffered:
+                return LOST  # the buffer is full
+            link.queue.append((topic, payload, qos))
+            outcome = SENT if link.connected else BUFFERED
+        else:
+            outcome = self._hand_to_paho(link, topic, payload, qos)
+        if outcome != LOST:
             self.accepted += 1
-            return SENT if link.connected else BUFFERED
-        if rc == mqtt.MQTT_ERR_NO_CONN and qos > 0:
-            self.accepted += 1  # paho keeps QoS 1/2 messages and sends them once connected
-            return BUFFERED
-        return LOST  # QoS 0 while disconnected, or the buffer is full
+        return outcome
+
+    def _hand_to_paho(self, link: Link, topic: str, payload: str, qos: int) -> str:
+        info = link.client.publish(topic, payload, qos=qos)
+        if info.rc == mqtt.MQTT_ERR_SUCCESS or (info.rc == mqtt.MQTT_ERR_NO_CONN and qos > 0):
+            # paho keeps QoS 1/2 messages while disconnected and sends them once connected.
+            if qos > 0:
+                link.unacked.add(info.mid)
+            return SENT if info.rc == mqtt.MQTT_ERR_SUCCESS and link.connected else BUFFERED
+        return LOST  # QoS 0 while disconnected, or paho's buffer is full
 
     @property
     def pending(self) -> int:
@@ -344,6 +366,10 @@ class ClientPool:
             link.status_mid = None
             return
         self.acked += 1
+        link.unacked.discard(mid)
+        while link.queue and len(link.unacked) < link.window:
+            # Never LOST: paho holds at most the window, well inside its own bound.
+            self._hand_to_paho(link, *link.queue.popleft())
 
     def _on_socket_open(self, client, link: Link, sock) -> None:
         self.selector.register(sock, selectors.EVENT_READ, link)

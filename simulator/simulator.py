@@ -46,6 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--devices", type=int, help="simulate a fleet of N devices from this process")
     parser.add_argument("--single-connection", action="store_true",
                         help="share one MQTT connection for the whole fleet (default: one per device)")
+    parser.add_argument("--connections", type=int, metavar="N",
+                        help="spread the fleet over N shared MQTT connections, as N gateways would "
+                             "(device i on connection i mod N; default: one per device)")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between a device's readings (default 1.0)")
     parser.add_argument("--drop-rate", type=int, default=30, metavar="N",
                         help="lose 1 in N messages at random, counted but not sent (default 30, 0 = none)")
@@ -82,7 +85,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="seconds between a fleet's summary lines (default 5)")
     parser.add_argument("--no-will", action="store_true",
                         help="do not publish `online` to devices/{id}/status at connect nor leave a last will of "
-                             "`offline` there (a --single-connection fleet never does: a connection has one will)")
+                             "`offline` there (a fleet on shared connections never does: a connection has one will)")
     parser.add_argument("--keepalive", type=int, default=60,
                         help="MQTT keepalive in seconds; the broker notices a dead connection after 1.5 times it "
                              "(default 60)")
@@ -92,6 +95,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
     if args.devices is not None and args.devices < 1:
         parser.error("--devices must be at least 1")
+    if args.connections is not None:
+        if args.connections < 1 or args.connections > (args.devices or 1):
+            parser.error("--connections must be between 1 and the number of devices")
+        if args.single_connection and args.connections != 1:
+            parser.error("--single-connection is --connections 1")
+        if args.http:
+            parser.error("--connections is for MQTT, not --http")
     if args.interval < 0.001:
         parser.error("--interval must be at least 0.001 s (readings of a device need distinct ms timestamps)")
     if args.keepalive < 1:
@@ -164,7 +174,6 @@ class Simulation:
         self.pool = pool
         self.devices = devices
         self.single = len(devices) == 1
-        self.shared = len(pool.links) == 1
         silence = Silence(args.silent_after, args.silent_for) if args.silent_after is not None else None
         self.schedule = FleetSchedule(len(devices), args.interval, silence)
         self.stop_reason: str | None = None
@@ -257,8 +266,9 @@ class Simulation:
             if self.single:
                 log.info("Dropped (simulated loss): %s", body)
             return
-        outcome = self.pool.publish(0 if self.shared else self.schedule.device(slot), device.topic, body,
-                                    self.args.qos)
+        # Device i goes out on link i mod links: its own, one of a few shared ones, or the only one.
+        link = self.schedule.device(slot) % len(self.pool.links)
+        outcome = self.pool.publish(link, device.topic, body, self.args.qos)
         if outcome == LOST:
             self.lost += 1
         if self.single:
@@ -294,10 +304,17 @@ def main(argv: list[str] | None = None) -> int:
     ids = device_ids(args)
     devices = [SimulatedDevice(device_id, seed=seed, heat=args.heat, drop_rate=args.drop_rate) for device_id in ids]
     pid = os.getpid()
-    if args.single_connection or len(ids) == 1:
-        client_ids = [f"{ids[0]}-{pid}" if len(ids) == 1 else f"simulator-{pid}"]
-        status_topics = [f"devices/{ids[0]}/status" if len(ids) == 1 and not args.no_will else None]
-        buffered = min(SHARED_BUFFER_MAX, BUFFER_PER_DEVICE * len(ids))
+    shared_links = 1 if args.single_connection or len(ids) == 1 else args.connections
+    if shared_links is not None:
+        if len(ids) == 1:
+            client_ids = [f"{ids[0]}-{pid}"]
+            status_topics = [None if args.no_will else f"devices/{ids[0]}/status"]
+        else:
+            # Gateways: a connection has one will, so none speaks for its devices' status.
+            client_ids = [f"simulator-{pid}"] if shared_links == 1 else [
+                f"simulator-{pid}-{n}" for n in range(1, shared_links + 1)]
+            status_topics = [None] * shared_links
+        buffered = min(SHARED_BUFFER_MAX, BUFFER_PER_DEVICE * -(-len(ids) // shared_links))
         pool_options = {"max_inflight": SHARED_INFLIGHT, "max_buffered": buffered}
     else:
         # Each device is its own client, as it would be in the field; the pid keeps two

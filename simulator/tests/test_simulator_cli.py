@@ -34,6 +34,9 @@ def test_device_id_and_devices_name_one_device_or_a_fleet(argv, expected):
         (["--qos", "3"], "invalid choice"),
         (["--device-id", "bad/id"], "invalid device id"),
         (["--device-id", "x" * 62, "--devices", "2"], "invalid device id"),
+        (["--devices", "3", "--connections", "4"], "--connections must be between 1 and the number of devices"),
+        (["--devices", "3", "--connections", "0"], "--connections must be between 1"),
+        (["--devices", "3", "--connections", "2", "--single-connection"], "--single-connection is --connections 1"),
     ],
 )
 def test_impossible_options_are_refused_with_a_reason(argv, message, capsys):

@@ -94,12 +94,19 @@ def test_count_includes_dropped_messages_and_the_dropped_ones_are_never_sent(
     assert len(subscriber.received(device)) == 40 - expected_drops
 
 
-@pytest.mark.parametrize("single_connection", [False, True], ids=["connection-per-device", "single-connection"])
-def test_each_device_has_its_own_connection_unless_they_share_one(
-    mqtt_broker, run_simulator, subscriber_for, unique_prefix, single_connection
+@pytest.mark.parametrize(
+    "options, client_ids_of",
+    [
+        ([], lambda prefix, pid: [f"{prefix}-00{i}-{pid}" for i in range(1, 5)]),
+        (["--single-connection"], lambda prefix, pid: [f"simulator-{pid}"]),
+        (["--connections", "2"], lambda prefix, pid: [f"simulator-{pid}-1", f"simulator-{pid}-2"]),
+    ],
+    ids=["connection-per-device", "single-connection", "two-gateway-connections"],
+)
+def test_each_device_has_its_own_connection_unless_they_share_some(
+    mqtt_broker, run_simulator, subscriber_for, unique_prefix, options, client_ids_of
 ):
     subscriber = subscriber_for(mqtt_broker)
-    options = ["--single-connection"] if single_connection else []
     sim = run_simulator(mqtt_broker, "--device-id", unique_prefix, "--devices", "4", "--count", "3",
                         "--drop-rate", "0", "--interval", "0.05", *options)
 
@@ -107,14 +114,12 @@ def test_each_device_has_its_own_connection_unless_they_share_one(
     wait_until(lambda: len(subscriber.received(unique_prefix)) >= 12, timeout=5)
     assert {p["deviceId"] for p in subscriber.payloads(unique_prefix)} == {f"{unique_prefix}-00{i}" for i in range(1, 5)}
     pid = sim.process.pid
+    expected = client_ids_of(unique_prefix, pid)
     client_ids = wait_until(
-        lambda: re.findall(rf"New client connected from \S+ as (\S+-{pid}) ", mqtt_broker.log_file.read_text()),
+        lambda: re.findall(rf"New client connected from \S+ as (\S*-{pid}\b\S*) ", mqtt_broker.log_file.read_text()),
         timeout=5,
     )
-    if single_connection:
-        assert client_ids == [f"simulator-{pid}"]
-    else:
-        assert sorted(client_ids) == [f"{unique_prefix}-00{i}-{pid}" for i in range(1, 5)]
+    assert sorted(client_ids) == expected
 
 
 def test_silent_after_stops_publishing_for_a_while_then_resumes(
