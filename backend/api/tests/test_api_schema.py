@@ -22,15 +22,16 @@ from alerts.models import Alert, AlertRule
 from devtools.factories import make_alert, make_device, make_readings
 
 
-
 @schemathesis.check
 def negative_data_refused(ctx, response, case):
     """Whatever the schema calls invalid is refused: the API is at least as strict as its schema.
 
     A fuzzed query string past MAX_QUERY_STRING_BYTES is refused before any parameter is
-    read, with 414 (documented for every endpoint): that is a refusal too.
+    read, with 414 (documented for every endpoint), and a fuzzed body past
+    MAX_REQUEST_BODY_BYTES before it is parsed, with 413 (documented where a body is
+    taken): those are refusals too.
     """
-    if response.status_code == 414:
+    if response.status_code in (413, 414):
         return True
     return negative_data_rejection(ctx, response, case)
 
