@@ -8,8 +8,8 @@ scripts/with-postgres, or a server of one's own: the CPU of all its processes is
 A fresh broker and a fresh migrated database; the ingest and a counting client subscribe
 once and stop, so their persistent sessions exist; two publishers queue the backlog; the
 counting client drains its copy, timed from its first message to its last; then the ingest
-drains its copy, timed from the first committed row seen to the last (the row count is
-polled every 20 ms on one connection). Both rates count the readings after the first one
+drains its copy, timed from the first committed row seen to the last (polled every 50 ms on one connection, see
+postgres_server.RowPoll). Both rates count the readings after the first one
 seen, so the ratio compares the same thing. CPU (psutil user + system) over the ingest's
 window: the ingest and its writer, the broker, and every PostgreSQL server process; and the
 counting client's own CPU over its window, for comparison.
@@ -18,15 +18,14 @@ import time
 from pathlib import Path
 
 import psutil
-import psycopg
 
 import ingest_bench
 from cpu import cpu_seconds, used, with_children
 from devtools.processes import ManagedProcess
-from postgres_server import Server, row_count, stored
+from postgres_server import RowPoll, Server, stored
 
 DATABASE = "bench_pg_drain"
-POLL_SECONDS = 0.02
+POLL_SECONDS = 0.05
 
 
 def pg_drain_benchmark(workspace: ingest_bench.Workspace, server: Server, *, devices: int, per_device: int,
@@ -44,10 +43,11 @@ def pg_drain_benchmark(workspace: ingest_bench.Workspace, server: Server, *, dev
         ceiling = ingest_bench.subscriber(workspace, "count", "bench-count", total)
 
         broker = psutil.Process(workspace.broker.process.pid)
-        with psycopg.connect(url, autocommit=True) as connection:
+        poll = RowPoll(url)
+        try:
             ingest = ingest_bench.start_ingest(workspace, url, *ingest_args)
             deadline = time.monotonic() + total / 500 + 60
-            while (count := row_count(connection)) == 0:
+            while (count := poll.newest(total)) == 0:
                 if time.monotonic() > deadline:
                     raise RuntimeError("no reading stored")
                 time.sleep(0.005)
@@ -59,10 +59,12 @@ def pg_drain_benchmark(workspace: ingest_bench.Workspace, server: Server, *, dev
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"only {count} of {total} stored")
                 time.sleep(POLL_SECONDS)
-                count = row_count(connection)
+                count = poll.newest(total)
             last_at = time.monotonic()
             after = {"ingest": cpu_seconds(ingest_processes), "broker": cpu_seconds([broker]),
                      "postgres": cpu_seconds(server.processes())}
+        finally:
+            poll.close()
         time.sleep(1.0)  # anything beyond `total` would be a duplicate
         exit_code = ingest.terminate()
         rows, distinct = stored(url)
