@@ -11,7 +11,7 @@ counting client drains its copy, timed from its first message to its last; then 
 drains its copy, timed from the first committed row seen to the last (polled every 50 ms on one connection, see
 postgres_server.RowPoll). Both rates count the readings after the first one
 seen, so the ratio compares the same thing. CPU (psutil user + system) over the ingest's
-window: the ingest and its writer, the broker, and every PostgreSQL server process; and the
+window: the ingest's main process and its writer process, the broker, and every PostgreSQL server process; and the
 counting client's own CPU over its window, for comparison.
 """
 import time
@@ -20,7 +20,7 @@ from pathlib import Path
 import psutil
 
 import ingest_bench
-from cpu import cpu_seconds, used, with_children
+from cpu import cpu_seconds, used
 from devtools.processes import ManagedProcess
 from postgres_server import RowPoll, Server, stored
 
@@ -52,17 +52,21 @@ def pg_drain_benchmark(workspace: ingest_bench.Workspace, server: Server, *, dev
                     raise RuntimeError("no reading stored")
                 time.sleep(0.005)
             first_at, first_count = time.monotonic(), count
-            ingest_processes = with_children([ingest.process.pid])
-            before = {"ingest": cpu_seconds(ingest_processes), "broker": cpu_seconds([broker]),
-                      "postgres": cpu_seconds(server.processes())}
+            main = psutil.Process(ingest.process.pid)
+            writers = main.children(recursive=True)
+
+            def snapshot() -> dict:
+                return {"ingest_main": cpu_seconds([main]), "ingest_writer": cpu_seconds(writers),
+                        "broker": cpu_seconds([broker]), "postgres": cpu_seconds(server.processes())}
+
+            before = snapshot()
             while count < total:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"only {count} of {total} stored")
                 time.sleep(POLL_SECONDS)
                 count = poll.newest(total)
             last_at = time.monotonic()
-            after = {"ingest": cpu_seconds(ingest_processes), "broker": cpu_seconds([broker]),
-                     "postgres": cpu_seconds(server.processes())}
+            after = snapshot()
         finally:
             poll.close()
         time.sleep(1.0)  # anything beyond `total` would be a duplicate
@@ -83,8 +87,10 @@ def pg_drain_benchmark(workspace: ingest_bench.Workspace, server: Server, *, dev
         "pg_ingest_duplicated": rows - distinct,
         "pg_ingest_exit_code": exit_code,
     }
-    for name, snapshot in before.items():
-        figures[f"pg_cpu_{name}_us_per_reading"] = used(snapshot, after[name]) / readings * 1e6
+    cpu = {name: used(before[name], after[name]) for name in before}
+    cpu["ingest"] = cpu["ingest_main"] + cpu["ingest_writer"]
+    for name, seconds in cpu.items():
+        figures[f"pg_cpu_{name}_us_per_reading"] = seconds / readings * 1e6
     figures["pg_cpu_ceiling_us_per_reading"] = ceiling["cpu_first_to_last"] / (ceiling["received"] - 1) * 1e6
-    figures["pg_cpu_cores_used"] = sum(used(before[name], after[name]) for name in before) / (last_at - first_at)
+    figures["pg_cpu_cores_used"] = (cpu["ingest"] + cpu["broker"] + cpu["postgres"]) / (last_at - first_at)
     return figures
