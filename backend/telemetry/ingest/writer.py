@@ -17,7 +17,6 @@ import multiprocessing
 import os
 import queue
 import signal
-import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -163,10 +162,6 @@ def writer_main(requests, replies, stop_event) -> None:
     # The next batch is received and parsed in a thread while this one is written: psycopg
     # releases the GIL while it waits for the server, so the database's work and the
     # writer's Python overlap instead of taking turns (docs/performance.md).
-    # A thread waiting for the GIL waits up to the switch interval (5 ms) for the other to
-    # drop it: back from the server, the writing thread would wait for the parser that long
-    # after each of a batch's statements.
-    sys.setswitchinterval(0.0005)
     parsed: queue.SimpleQueue = queue.SimpleQueue()
     threading.Thread(target=_parse_requests, args=(requests, writer, parsed), name="ingest-writer-parser",
                      daemon=True).start()
