@@ -1,4 +1,4 @@
-"""The PostgreSQL server DATABASE_URL names, as the benchmarks use it: scratch databases and the CPU of its processes."""
+"""The PostgreSQL server DATABASE_URL names, as the benchmarks use it: scratch databases, its processes, rows."""
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
