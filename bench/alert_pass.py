@@ -1,4 +1,12 @@
-"""Time alert evaluation passes with N devices in a fresh database (run by api_bench)."""
+"""Time alert evaluation passes with N devices in a fresh database (run by api_bench).
+
+The passes: nothing due; a new reading from every device (none hot, then 1 in 10 starting
+an episode, then those still hot); --offline devices falling silent at once; the rest of
+the fleet going OFFLINE in one pass, staying silent, the whole fleet coming back ONLINE
+and going OFFLINE again. Each wave's alerts are counted, and the OFFLINE step's queries
+must be served by the (status, last_seen) index. The database is a fresh SQLite file, or
+the empty database --database-url names.
+"""
 import argparse
 import json
 import os
@@ -7,19 +15,21 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 BACKEND_DIR = Path(__file__).resolve().parents[1] / "backend"
+OFFLINE_AFTER = 10.0  # the wave passes' silence limit (the others keep a day, so that nobody falls silent)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--devices", type=int, default=10_000)
+    parser.add_argument("--devices", type=int, default=100_000)
+    parser.add_argument("--offline", type=int, default=10_000, help="devices that fall silent at once")
     parser.add_argument("--passes", type=int, default=20)
+    parser.add_argument("--database-url", help="an empty database to use instead of a fresh SQLite file")
     args = parser.parse_args()
-    database = Path(tempfile.mkdtemp()) / "alerts.sqlite3"
-    os.environ["DATABASE_URL"] = f"sqlite:///{database}"
+    os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'alerts.sqlite3'}"
     os.environ["LOG_LEVEL"] = "WARNING"
     # No device falls silent while the passes are measured: they time the readings alone.
     os.environ["OFFLINE_AFTER_SECONDS"] = "86400"
@@ -32,8 +42,13 @@ def main() -> None:
     import django
 
     django.setup()
-    from alerts.services import alerts_evaluate
+    from django.db import connection
+
+    from alerts.models import Alert
+    from alerts.services import alerts_evaluate, devices_mark_offline
     from common.longrunning import turn_off_debug
+    from devices.models import Device
+    from devtools.query_plans import plans_of
     from telemetry.payload import Reading
     from telemetry.services import telemetry_store_batch
 
@@ -46,23 +61,69 @@ def main() -> None:
         report = alerts_evaluate()
         idle.append(report.seconds * 1000)
 
-    now = datetime.now(tz=UTC)
-    readings = [(Reading(f"seed-{n:05d}", now, 31.0 if n % 10 == 0 else 25.0, 50.0, None, None), now)
-                for n in range(1, args.devices + 1)]
-    telemetry_store_batch(readings=readings, rejections=[], known_device_ids=set())
-    started = time.monotonic()
-    reports = [alerts_evaluate()]
-    while sum(r.readings for r in reports) < args.devices:  # the budget left some for the next pass
-        reports.append(alerts_evaluate())
-    with_readings = (time.monotonic() - started) * 1000
+    def one_reading_each(second: int, hot_every: int | None) -> None:
+        now = datetime.now(tz=UTC)
+        ts = now + timedelta(seconds=second)
+        readings = [(Reading(f"seed-{n:05d}", ts, 31.0 if hot_every and n % hot_every == 0 else 25.0, 50.0, None,
+                             None), now) for n in range(1, args.devices + 1)]
+        telemetry_store_batch(readings=readings, rejections=[], known_device_ids=set())
+
+    def passes_until_read() -> tuple[float, list]:
+        """Milliseconds until the passes have taken in one reading per device, and their reports."""
+        started = time.monotonic()
+        reports = [alerts_evaluate()]
+        while sum(r.readings for r in reports) < args.devices:  # the budget left some for the next pass
+            reports.append(alerts_evaluate())
+        return (time.monotonic() - started) * 1000, reports
+
+    def one_pass_ms(**overrides) -> float:
+        return alerts_evaluate(**overrides).seconds * 1000
+
+    figures = {"alert_pass_database": connection.vendor, "alert_pass_devices": args.devices,
+               "alert_pass_idle_p50_ms": statistics.median(idle), "alert_pass_idle_max_ms": max(idle)}
+    one_reading_each(1, hot_every=None)
+    figures["alert_pass_none_hot_ms"], reports = passes_until_read()
+    assert sum(r.high_temp for r in reports) == 0, reports
+    one_reading_each(2, hot_every=10)
+    with_readings, reports = passes_until_read()
     assert sum(r.high_temp for r in reports) == args.devices // 10, reports
-    print(json.dumps({
-        "alert_pass_devices": args.devices,
-        "alert_pass_idle_p50_ms": statistics.median(idle),
-        "alert_pass_idle_max_ms": max(idle),
-        "alert_pass_one_reading_per_device_ms": with_readings,
-        "alert_pass_one_reading_per_device_passes": len(reports),
-    }))
+    figures["alert_pass_one_reading_per_device_ms"] = with_readings
+    figures["alert_pass_one_reading_per_device_passes"] = len(reports)
+    one_reading_each(3, hot_every=10)
+    figures["alert_pass_still_hot_ms"], reports = passes_until_read()
+    assert sum(r.high_temp for r in reports) == 0, reports
+
+    silent = {"offline_after": OFFLINE_AFTER}
+    plans = plans_of(lambda: devices_mark_offline(now=datetime.now(tz=UTC), offline_after=OFFLINE_AFTER),
+                     containing='"last_seen" <')
+    assert plans and all("device_status_last_seen" in plan or "Index Scan" in plan for plan in plans), plans
+    # --offline devices fall silent at once: timed until every one of them is OFFLINE with its alert.
+    silent_ids = Device.objects.order_by("pk").values("pk")[:args.offline]
+    Device.objects.filter(pk__in=silent_ids).update(
+        last_seen=datetime.now(tz=UTC) - timedelta(seconds=OFFLINE_AFTER + 1))
+    started, offline_passes = time.monotonic(), 0
+    while Alert.objects.filter(alert_type=Alert.Type.OFFLINE).count() < args.offline:
+        one_pass_ms(**silent)
+        offline_passes += 1
+    figures["alert_pass_offline_at_once"] = args.offline
+    figures["alert_pass_offline_ms"] = (time.monotonic() - started) * 1000
+    figures["alert_pass_offline_passes"] = offline_passes
+    assert Device.objects.filter(status=Device.Status.OFFLINE).count() == args.offline
+
+    # The rest of the fleet (a newer last_seen would bring the silent ones back ONLINE).
+    Device.objects.filter(status=Device.Status.ONLINE).update(
+        last_seen=datetime.now(tz=UTC) - timedelta(seconds=OFFLINE_AFTER + 1))
+    figures["alert_pass_all_offline_ms"] = one_pass_ms(**silent)
+    figures["alert_pass_offline_idle_p50_ms"] = statistics.median(one_pass_ms(**silent) for _ in range(args.passes))
+    Device.objects.update(last_seen=datetime.now(tz=UTC))
+    figures["alert_pass_all_online_ms"] = one_pass_ms(**silent)
+    figures["alert_pass_online_idle_p50_ms"] = statistics.median(one_pass_ms(**silent) for _ in range(args.passes))
+    Device.objects.update(last_seen=datetime.now(tz=UTC) - timedelta(seconds=OFFLINE_AFTER + 1))
+    figures["alert_pass_all_offline_again_ms"] = one_pass_ms(**silent)
+    assert Alert.objects.filter(alert_type="OFFLINE").count() == 2 * args.devices
+    assert Alert.objects.filter(alert_type="ONLINE").count() == args.devices
+    assert Alert.objects.filter(alert_type="HIGH_TEMP").count() == args.devices // 10
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

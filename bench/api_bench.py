@@ -54,8 +54,10 @@ def measure(host: str, port: int, paths, count: int) -> dict:
     }
 
 
-def alert_pass(env: dict, devices: int) -> dict:
-    result = subprocess.run([sys.executable, str(BENCH_DIR / "alert_pass.py"), "--devices", str(devices)],
+def alert_pass(env: dict, devices: int, database_url: str | None = None) -> dict:
+    """bench/alert_pass.py's figures: a fresh SQLite file, or the empty database `database_url` names."""
+    extra = ["--database-url", database_url] if database_url else []
+    result = subprocess.run([sys.executable, str(BENCH_DIR / "alert_pass.py"), "--devices", str(devices), *extra],
                             cwd=BACKEND_DIR, env=env, capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -107,5 +109,5 @@ def api_benchmark(root: Path, *, rows: int, devices: int, requests: int, databas
     finally:
         server.terminate()
     if alerts:
-        figures.update(alert_pass(env, devices=10_000))
+        figures.update(alert_pass(env, devices=100_000))
     return figures

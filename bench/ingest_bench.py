@@ -13,10 +13,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
-
 from devtools.broker import LocalBroker
+from devtools.fleet import Fleet
+from devtools.ingest_log import ingest_totals
+from devtools.memory import family_rss
 from devtools.processes import ManagedProcess
+from devtools.waiting import wait_until
 
 BENCH_DIR = Path(__file__).resolve().parent
 BACKEND_DIR = BENCH_DIR.parent / "backend"
@@ -52,25 +54,19 @@ class Workspace:
 
 
 def publish(workspace: Workspace, *, devices: int, per_device: int, rate: float = 0, live_ts: bool = False,
-            wait: bool = True) -> list[subprocess.Popen]:
-    """Start PUBLISHERS publisher processes splitting the devices; wait for them unless told not to."""
+            wait: bool = True) -> list[Fleet]:
+    """Start PUBLISHERS devtools.fleet processes splitting the devices; wait for them unless told not to."""
     share = devices // PUBLISHERS
-    processes = []
+    fleets = []
     for index in range(PUBLISHERS):
         count = share if index < PUBLISHERS - 1 else devices - share * (PUBLISHERS - 1)
-        command = [sys.executable, str(BENCH_DIR / "publisher.py"), "--port", str(workspace.broker.port),
-                   "--first-device", str(1 + index * share), "--devices", str(count),
-                   "--per-device", str(per_device)]
-        if rate:
-            command += ["--rate", str(rate / PUBLISHERS)]
-        if live_ts:
-            command.append("--live-ts")
-        processes.append(subprocess.Popen(command, stdout=subprocess.PIPE, text=True))
+        fleets.append(Fleet.start(workspace.broker.port, prefix="bench", devices=count, log_dir=workspace.root,
+                                  first_device=1 + index * share, count=per_device,
+                                  rate=rate / PUBLISHERS if rate else None, live_ts=live_ts))
     if wait:
-        for process in processes:
-            process.wait()
-            assert process.returncode == 0, "publisher failed"
-    return processes
+        for fleet in fleets:
+            fleet.finish(timeout=per_device * devices / 500 + 120)
+    return fleets
 
 
 def subscriber(workspace: Workspace, kind: str, client_id: str, expect: int, database: Path | None = None) -> dict:
@@ -88,13 +84,6 @@ def stored_count(database: Path) -> int:
         return connection.execute("SELECT COUNT(*) FROM telemetry_telemetry").fetchone()[0]
 
 
-def distinct_count(database: Path) -> int:
-    with sqlite3.connect(database, timeout=30) as connection:
-        return connection.execute(
-            "SELECT COUNT(*) FROM (SELECT DISTINCT device_id, ts FROM telemetry_telemetry)"
-        ).fetchone()[0]
-
-
 def start_ingest(workspace: Workspace, database: Path | str, *args: str, client_id: str = "bench-ingest",
                  **env: str) -> ManagedProcess:
     process = ManagedProcess.manage(
@@ -107,14 +96,14 @@ def start_ingest(workspace: Workspace, database: Path | str, *args: str, client_
 
 def wait_for_rows(database: Path, expected: int, timeout: float, on_poll=None) -> float:
     """Poll until `expected` rows are stored; return the monotonic time it was seen."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def stored_all() -> bool:
         if on_poll:
             on_poll()
-        if stored_count(database) >= expected:
-            return time.monotonic()
-        time.sleep(0.05)
-    raise RuntimeError(f"only {stored_count(database)} of {expected} rows stored within {timeout} s")
+        return stored_count(database) >= expected
+
+    wait_until(stored_all, timeout=timeout, message=f"fewer than {expected} rows stored within {timeout} s")
+    return time.monotonic()
 
 
 def drain_benchmark(workspace: Workspace, *, devices: int, per_device: int, naive_seconds: float,
@@ -135,20 +124,15 @@ def drain_benchmark(workspace: Workspace, *, devices: int, per_device: int, naiv
     ingest = start_ingest(workspace, ingest_db, *ingest_args)
     started = time.monotonic()
     rss = []
-    process = psutil.Process(ingest.process.pid)
-
-    def sample():
-        rss.append(sum(p.memory_info().rss for p in [process, *process.children(recursive=True)]))
-
-    finished = wait_for_rows(ingest_db, total, timeout=total / 500 + 60, on_poll=sample)
-    time.sleep(1.0)  # anything beyond `total` would be a duplicate
-    stored = stored_count(ingest_db)
-    ingest.terminate()
+    finished = wait_for_rows(ingest_db, total, timeout=total / 500 + 60,
+                             on_poll=lambda: rss.append(family_rss(ingest.process.pid)))
+    assert ingest.terminate() == 0, ingest.output()[-3000:]
+    stored = stored_count(ingest_db)  # (device, ts) is unique: a redelivery is counted, never stored twice
     figures.update(
         ingest_drain_rate=total / (finished - started),
         ingest_stored=stored,
-        ingest_lost=total - distinct_count(ingest_db),
-        ingest_duplicated=stored - distinct_count(ingest_db),
+        ingest_lost=total - stored,
+        ingest_duplicates_counted=ingest_totals(ingest)["duplicates"],
         ingest_rss_peak_mb=max(rss) / 2**20,
         ingest_rss_first_mb=rss[0] / 2**20,
     )
@@ -204,9 +188,9 @@ def live_benchmark(workspace: Workspace, *, devices: int, per_device: int, inges
     publishers = publish(workspace, devices=devices, per_device=per_device, wait=False)
     finished = wait_for_rows(database, total, timeout=total / 500 + 60)
     for publisher in publishers:
-        publisher.wait()
+        publisher.finish()
     ingest.terminate()
-    return {"live_rate": total / (finished - started), "live_lost": total - distinct_count(database)}
+    return {"live_rate": total / (finished - started), "live_lost": total - stored_count(database)}
 
 
 def latency_benchmark(workspace: Workspace, *, rate: float, seconds: float, devices: int,
@@ -232,7 +216,7 @@ def latency_benchmark(workspace: Workspace, *, rate: float, seconds: float, devi
         time.sleep(0.01)
     connection.close()
     for publisher in publishers:
-        publisher.wait()
+        publisher.finish()
     ingest.terminate()
     latencies.sort()
     return {

@@ -84,6 +84,9 @@ def main() -> None:
                     url = api_bench.fresh_postgres_database(os.environ["DATABASE_URL"], "telemetry_bench_api")
                     figures = api_bench.api_benchmark(root, **sizes["api"], database_url=url, alerts=False)
                     report.add_all({f"pg_{key}": value for key, value in figures.items()})
+                    url = api_bench.fresh_postgres_database(os.environ["DATABASE_URL"], "telemetry_bench_alerts")
+                    figures = api_bench.alert_pass(dict(os.environ), devices=100_000, database_url=url)
+                    report.add_all({f"pg_{key}": value for key, value in figures.items()})
                     for endpoint in ("api_telemetry_limit100", "api_stats_avg_24h"):
                         print(f"# {endpoint} p95: SQLite {report.figures[endpoint + '_p95_ms']:.1f} ms,"
                               f" PostgreSQL partitioned {report.figures['pg_' + endpoint + '_p95_ms']:.1f} ms",

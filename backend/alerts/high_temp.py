@@ -1,4 +1,5 @@
-"""The readings step: evaluate the readings stored since the watermark for HIGH_TEMP, LOW_BATTERY, ANOMALY.
+"""The readings step: evaluate the readings stored since the watermark for HIGH_TEMP, LOW_BATTERY, ANOMALY,
+and add them to the minute rollups (telemetry.rollups).
 
 Reads happen outside any transaction (on SQLite that leaves the ingest's writer
 unblocked). The write transaction first advances the watermark with a compare-and-set
@@ -23,6 +24,7 @@ from alerts.thresholds import RuleBook, rule_book_load
 from alerts.watermark import Gap, Watermark, advance, transactions_in_progress
 from devices.models import Device
 from telemetry.models import Telemetry
+from telemetry.rollups import RolledReading, rollups_add
 
 log = logging.getLogger("alerts")
 
@@ -62,7 +64,7 @@ ANOMALY_COLUMNS = ("anomaly_active", "anomaly_normal_streak") + tuple(
 )
 
 
-_READING_COLUMNS = ("id", "device_id", "ts", "temperature", "humidity", "battery")
+_READING_COLUMNS = ("id", "device_id", "ts", "temperature", "humidity", "battery", "received_at")
 
 
 def _rows(where: str, params: list, *, limit: int | None = None) -> list[tuple]:
@@ -109,17 +111,19 @@ class _Batch:
     """The readings of one step, and the stored state of their devices."""
 
     readings: list[rules.Reading]
+    rolled: list[RolledReading]  # the same readings, for the minute rollups
     hot: set[str]
     low: set[str]
     anomaly: dict[str, rules.AnomalyState]  # every device of the batch that has a state row
 
 
 def _batch(rows: list[tuple]) -> _Batch:
-    batch = _Batch(readings=[], hot=set(), low=set(), anomaly={})
+    batch = _Batch(readings=[], rolled=[], hot=set(), low=set(), anomaly={})
     width = len(_READING_COLUMNS)
     for row in rows:
-        id_, device, ts, temperature, humidity, battery = row[:width]
+        id_, device, ts, temperature, humidity, battery, received_at = row[:width]
         batch.readings.append(rules.Reading(id_, device, _utc(ts), temperature, humidity, battery))
+        batch.rolled.append(RolledReading(device, batch.readings[-1].ts, temperature, humidity, _utc(received_at)))
         hot, low, *anomaly = row[width:]
         if hot is None or device in batch.anomaly:
             continue
@@ -272,6 +276,7 @@ def high_temp_evaluate(
         _store_anomaly_states(odd.states, have=set(batch.anomaly))
         _set_flag("hot", heat.active_after, hot)
         _set_flag("low_battery", battery.active_after, low)
+        rollups_add(readings=batch.rolled)
         changed(raised=raised, cleared=cleared)
     log_alerts("HIGH_TEMP", [
         (r.device_id, f"{r.temperature:.2f} > {temp_limit(r).level:.2f} at {r.ts.isoformat()}") for r in heat.alerts

@@ -311,11 +311,6 @@ def offline_deadline(*, now: datetime, offline_after: float) -> datetime:
     return now - timedelta(seconds=offline_after)
 
 
-def is_silent(*, last_seen: datetime | None, now: datetime, offline_after: float) -> bool:
-    """Silent for more than `offline_after` seconds (a device never seen is not silent)."""
-    return last_seen is not None and last_seen < offline_deadline(now=now, offline_after=offline_after)
-
-
 class OfflineDeviceDecision(Enum):
     """What to do with a device that is OFFLINE."""
 

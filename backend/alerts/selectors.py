@@ -24,6 +24,11 @@ def alert_list(
     return alerts.order_by("-ts", "-id")[:limit]
 
 
+def alert_active_count() -> int:
+    """How many alerts are ACTIVE now (read from the partial index of ACTIVE alerts)."""
+    return Alert.objects.filter(status=Alert.Status.ACTIVE).count()
+
+
 def alert_get(*, alert_id: int) -> Alert | None:
     """One alert, or None."""
     return Alert.objects.select_related("acknowledged_by").filter(pk=alert_id).first()

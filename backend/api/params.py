@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from alerts.models import Alert
+from api.paging import PageParams
 from devices.ids import DEVICE_ID_MAX_LENGTH, DEVICE_ID_PATTERN, is_device_id
 from devices.models import Device
 from telemetry.windows import WINDOW_DESCRIPTION, WINDOW_SCHEMA_PATTERN, format_window, parse_window
@@ -117,8 +118,10 @@ class StrictBooleanField(serializers.Field):
         return value
 
 
-class DeviceListParams(serializers.Serializer):
+class DeviceListParams(PageParams):
     status = UpperChoiceField(choices=Device.Status.choices, required=False)
+    search = serializers.CharField(required=False, allow_blank=True, max_length=200,
+                                   help_text="A prefix of the device id or of the name (case included).")
     device_type = serializers.CharField(required=False, max_length=100, help_text="Exact match.")
     location = serializers.CharField(required=False, max_length=200, help_text="Exact match.")
 
@@ -152,7 +155,7 @@ class SeriesParams(serializers.Serializer):
     points = serializers.IntegerField(min_value=SERIES_MIN_POINTS, max_value=SERIES_MAX_POINTS, default=300)
 
 
-class FleetStatsParams(serializers.Serializer):
+class FleetStatsParams(PageParams):
     window = WindowField(default=timedelta(minutes=5))
 
 

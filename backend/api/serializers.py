@@ -15,6 +15,7 @@ class LatestReadingSerializer(serializers.Serializer):
     ts = UtcDateTimeField()
     temperature = serializers.FloatField(allow_null=True)
     humidity = serializers.FloatField(allow_null=True)
+    battery = serializers.FloatField(allow_null=True, required=False)
 
 
 class DeviceSerializer(serializers.Serializer):
@@ -44,6 +45,7 @@ class DeviceSerializer(serializers.Serializer):
                 "ts": iso_utc(latest["ts"]),
                 "temperature": latest["temperature"],
                 "humidity": latest["humidity"],
+                "battery": latest["battery"],
             },
         }
 
@@ -113,6 +115,18 @@ class DeviceWindowStatsSerializer(serializers.Serializer):
 class ViewerSerializer(serializers.Serializer):
     username = serializers.CharField()
     is_staff = serializers.BooleanField()
+
+
+class IngestRateSerializer(serializers.Serializer):
+    minute = UtcDateTimeField(help_text="The start of a UTC minute.")
+    stored = serializers.IntegerField(help_text="Readings stored in that minute (by receive time).")
+
+
+class FleetSummarySerializer(serializers.Serializer):
+    devices = serializers.IntegerField(help_text="Devices not decommissioned.")
+    online = serializers.IntegerField()
+    offline = serializers.IntegerField()
+    alerts_active = serializers.IntegerField(help_text="Alerts in status ACTIVE.")
 
 
 class ConfigSerializer(serializers.Serializer):

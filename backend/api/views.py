@@ -11,20 +11,21 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alerts.models import AlertRule
-from alerts.selectors import alert_get, alert_list, rule_of_device, rule_of_device_type, rules_overview
+from alerts.selectors import alert_active_count, alert_get, alert_list, rule_of_device, rule_of_device_type, rules_overview
 from alerts.services import alert_acknowledge, rule_delete, rule_put
 from api import params, serializers
 from api.caching import cached
+from api.paging import next_link
 from api.device_bodies import DeviceCreateSerializer, DeviceFieldsSerializer
 from api.errors import DeviceIdTakenError, DeviceNotRegistered, UnknownDevice
 from api.permissions import PublicReadOrStaff
 from api.device_views import DEVICE_ID_PARAMETER
 from api.schema import ErrorSerializer, error_responses, not_found
 from common.timefmt import iso_utc
-from devices.selectors import device_exists, device_get, device_list
+from devices.selectors import device_counts, device_exists, device_get, device_page
 from devices.services import DeviceIdTaken, DeviceNotFound, device_decommission, device_register, device_update
 from health.selectors import health_report
-from telemetry.selectors import fleet_window_stats, telemetry_list, telemetry_series, telemetry_window_stats
+from telemetry.selectors import fleet_window_stats, ingest_rate, telemetry_list, telemetry_series, telemetry_window_stats
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,12 @@ def _validated(serializer_class, request) -> dict:
 def _require_device(device_id: str) -> None:
     if not device_exists(device_id=device_id):
         raise UnknownDevice(device_id)
+
+
+LINK_HEADER = OpenApiParameter(
+    "Link", str, OpenApiParameter.HEADER, response=[200],
+    description='RFC 8288 `<url>; rel="next"` when more follow; absent on the last page.',
+)
 
 
 def _seconds(window: timedelta) -> int:
@@ -84,8 +91,8 @@ class HealthView(APIView):
 class DeviceListView(APIView):
     @extend_schema(
         tags=["devices"],
-        summary="Every device with its newest reading",
-        parameters=[params.DeviceListParams],
+        summary="Devices with their newest reading, one page in device_id order",
+        parameters=[params.DeviceListParams, LINK_HEADER],
         responses={
             200: serializers.DeviceSerializer(many=True),
             **error_responses(400, 503),
@@ -93,9 +100,11 @@ class DeviceListView(APIView):
     )
     def get(self, request):
         query = _validated(params.DeviceListParams, request)
-        devices = device_list(status=query.get("status"), device_type=query.get("device_type"),
-                              location=query.get("location"))
-        return Response(serializers.DeviceSerializer(devices, many=True).data)
+        page = device_page(limit=query["limit"], after=query.get("cursor"), status=query.get("status"),
+                           device_type=query.get("device_type"), location=query.get("location"),
+                           search=query.get("search"))
+        return Response(serializers.DeviceSerializer(page.rows, many=True).data,
+                        headers=next_link(request, page.next_after))
 
     @extend_schema(
         tags=["devices"],
@@ -231,19 +240,53 @@ class SeriesView(APIView):
 
 
 class FleetStatsView(APIView):
-    """Every device's averages over a window, in one response."""
+    """The devices' averages over a window, one page in device_id order."""
 
     @extend_schema(
         tags=["stats"],
-        summary="Every device's averages over a window",
-        parameters=[params.FleetStatsParams],
-        responses={200: serializers.DeviceWindowStatsSerializer(many=True), **error_responses(400, 503)},
+        summary="The devices' averages over a window, one page in device_id order",
+        parameters=[params.FleetStatsParams, LINK_HEADER],
+        responses={200: serializers.DeviceWindowStatsSerializer(many=True),
+                   **error_responses(400, 503)},
     )
     def get(self, request):
         query = _validated(params.FleetStatsParams, request)
-        stats = cached("stats/fleet", {"window": _seconds(query["window"])},
-                       lambda: list(fleet_window_stats(window=query["window"])))
-        return Response(serializers.DeviceWindowStatsSerializer(stats, many=True).data)
+
+        def compute() -> dict:
+            page = fleet_window_stats(window=query["window"], limit=query["limit"], after=query.get("cursor"))
+            return {"rows": page.rows, "next_after": page.next_after}
+
+        key = {"window": _seconds(query["window"]), "limit": query["limit"]}
+        if "cursor" in query:
+            key["after"] = query["cursor"]
+        page = cached("stats/fleet", key, compute)
+        return Response(serializers.DeviceWindowStatsSerializer(page["rows"], many=True).data,
+                        headers=next_link(request, page["next_after"]))
+
+
+class IngestRateView(APIView):
+    """The fleet's stored readings per minute over the last hour, for a sparkline."""
+
+    @extend_schema(
+        tags=["stats"],
+        summary="Readings stored per minute over the last 60 minutes, oldest first, 0 where none",
+        responses={200: serializers.IngestRateSerializer(many=True), **error_responses(503)},
+    )
+    def get(self, request):
+        return Response(serializers.IngestRateSerializer(ingest_rate(), many=True).data)
+
+
+class FleetSummaryView(APIView):
+    """Fleet totals without listing devices."""
+
+    @extend_schema(
+        tags=["stats"],
+        summary="How many devices there are, ONLINE and OFFLINE, and the ACTIVE alerts",
+        responses={200: serializers.FleetSummarySerializer, **error_responses(503)},
+    )
+    def get(self, request):
+        body = {**device_counts(), "alerts_active": alert_active_count()}
+        return Response(serializers.FleetSummarySerializer(body).data)
 
 
 def _viewer(user):

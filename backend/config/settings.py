@@ -213,6 +213,8 @@ CORS_ALLOWED_ORIGINS = env_list(
 )
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_CREDENTIALS = True
+# Paged lists say where the next page is in a Link header, which the dashboard must read.
+CORS_EXPOSE_HEADERS = ["Link"]
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", CORS_ALLOWED_ORIGINS)
 
 MQTT_HOST = env_str("MQTT_HOST", "localhost")
@@ -247,6 +249,10 @@ REJECTIONS_SAMPLE_PER_HOUR = env_int("REJECTIONS_SAMPLE_PER_HOUR", 1000, minimum
 REJECTIONS_RETENTION_DAYS = env_int("REJECTIONS_RETENTION_DAYS", 7, minimum=0)
 # The worker deletes readings older than this (whole partitions with pg_partman); 0 keeps them.
 RETENTION_DAYS = env_int("RETENTION_DAYS", 0, minimum=0)
+# Minutes of per-device minute rollups kept (the fleet stats' windows up to this read them);
+# the fleet's per-minute stored counts are kept FLEET_RATE_RETENTION_HOURS.
+ROLLUP_RETENTION_MINUTES = env_int("ROLLUP_RETENTION_MINUTES", 60, minimum=5)
+FLEET_RATE_RETENTION_HOURS = env_int("FLEET_RATE_RETENTION_HOURS", 24, minimum=1)
 # --- end of the rejected messages section ----------------------------------------------
 
 # --- Device registry and HTTP ingestion (docs/api.md, "Devices", "HTTP ingestion") -----

@@ -38,6 +38,12 @@ class Device(models.Model):
     key_prefix = models.CharField(max_length=8, blank=True, default="", db_default="", editable=False)
     # Set by DELETE /api/devices/{id}/: hidden from the API, its readings refused, its history kept.
     decommissioned_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The reading with the newest ts, kept by the ingest in each batch's transaction, so
+    # that lists and rules never look for it among the readings.
+    latest_ts = models.DateTimeField(null=True, blank=True, editable=False)
+    latest_temperature = models.FloatField(null=True, blank=True, editable=False)
+    latest_humidity = models.FloatField(null=True, blank=True, editable=False)
+    latest_battery = models.FloatField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["device_id"]
@@ -48,6 +54,9 @@ class Device(models.Model):
             models.Index(fields=["key_hash"], name="device_key_hash", condition=~models.Q(key_hash="")),
             # Serves the worker's will query: link_state = 'offline' and status = 'ONLINE'.
             models.Index(fields=["link_state", "status"], name="device_link_state_status"),
+            # Serves the device list's name-prefix search (`search=`): LIKE 'x%' on PostgreSQL
+            # needs the pattern operator class unless the database collation is C.
+            models.Index(fields=["name"], name="device_name_prefix", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self) -> str:

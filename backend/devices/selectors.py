@@ -1,22 +1,16 @@
-"""Reads of the devices app: devices with their latest reading."""
-from django.db.models import OuterRef, QuerySet, Subquery
+"""Reads of the devices app: devices with their newest reading, one page at a time."""
+from django.db.models import Count, Q, QuerySet
 
+from common.keyset import PAGE_MAX_LIMIT, Page, page_of
 from devices.models import Device
-from telemetry.models import Telemetry
 
 DEVICE_FIELDS = ("device_id", "status", "last_seen", "name", "device_type", "location", "metadata")
-LATEST_FIELDS = ("ts", "temperature", "humidity")
+LATEST_FIELDS = ("ts", "temperature", "humidity", "battery")
 
 
 def _rows_with_latest(devices: QuerySet[Device]) -> list[dict]:
-    """Device rows with `latest` (the reading with the newest ts, or None), in one query.
-
-    Each latest field is a correlated subquery served by the (device, ts) index; plain
-    rows instead of model instances keep a 1,000-device list cheap to build.
-    """
-    newest = Telemetry.objects.filter(device_id=OuterRef("pk")).order_by("-ts")
-    annotations = {f"latest_{name}": Subquery(newest.values(name)[:1]) for name in LATEST_FIELDS}
-    rows = list(devices.annotate(**annotations).values(*DEVICE_FIELDS, *annotations))
+    """Device rows with `latest` (the device's newest reading, or None), from the device row alone."""
+    rows = list(devices.values(*DEVICE_FIELDS, *(f"latest_{name}" for name in LATEST_FIELDS)))
     for row in rows:
         latest = {name: row.pop(f"latest_{name}") for name in LATEST_FIELDS}
         row["latest"] = latest if latest["ts"] is not None else None
@@ -27,18 +21,37 @@ def _active_devices() -> QuerySet[Device]:
     return Device.objects.filter(decommissioned_at__isnull=True)
 
 
-def device_list(*, status: str | None = None, device_type: str | None = None,
-                location: str | None = None) -> list[dict]:
-    """Every device not decommissioned, filtered by exact status, type and location when given, each with `latest`."""
+def device_page(*, limit: int = PAGE_MAX_LIMIT, after: str | None = None, status: str | None = None,
+                device_type: str | None = None, location: str | None = None,
+                search: str | None = None) -> Page:
+    """Up to `limit` devices not decommissioned, in device_id order after `after`, with `latest`.
+
+    Filters: exact status, type and location; `search` a prefix of the id or the name.
+    Keyset paging on the primary key: a page costs the same however deep it is.
+    """
     filters = {"status": status, "device_type": device_type, "location": location}
     devices = _active_devices().filter(**{name: value for name, value in filters.items() if value is not None})
-    return _rows_with_latest(devices)
+    if search:
+        devices = devices.filter(Q(device_id__startswith=search) | Q(name__startswith=search))
+    if after is not None:
+        devices = devices.filter(device_id__gt=after)
+    rows = _rows_with_latest(devices.order_by("device_id")[: limit + 1])
+    return page_of(rows, limit=limit, key=lambda row: row["device_id"])
 
 
 def device_get(*, device_id: str) -> dict | None:
     """One device with `latest`, or None when it does not exist or is decommissioned."""
     rows = _rows_with_latest(_active_devices().filter(pk=device_id))
     return rows[0] if rows else None
+
+
+def device_counts() -> dict[str, int]:
+    """How many devices are registered (not decommissioned), ONLINE and OFFLINE, in one query."""
+    return _active_devices().aggregate(
+        devices=Count("pk"),
+        online=Count("pk", filter=Q(status=Device.Status.ONLINE)),
+        offline=Count("pk", filter=Q(status=Device.Status.OFFLINE)),
+    )
 
 
 def device_for_key(*, device_id: str) -> Device | None:

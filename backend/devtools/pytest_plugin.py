@@ -1,13 +1,20 @@
-"""Pytest fixtures: a real broker, real platform processes, an MQTT publisher."""
+"""Pytest fixtures: a real broker, real platform processes, MQTT publishers."""
 import itertools
 import json
+import os
+import sys
 import uuid
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 
 from devtools.broker import LocalBroker
-from devtools.processes import ManagedProcess
+from devtools.fleet import Fleet
+from devtools.processes import BACKEND_DIR, GUNICORN_COMMAND, ManagedProcess
+
+# A PostgreSQL server where a test may create and drop a database of its own.
+POSTGRES_ADMIN_URL = os.environ.get("FAULTS_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def database_url(settings_dict: dict) -> str:
@@ -19,6 +26,34 @@ def database_url(settings_dict: dict) -> str:
     auth = f"{user}{password}@" if user else ""
     port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
     return f"postgres://{auth}{settings_dict.get('HOST') or 'localhost'}{port}/{settings_dict['NAME']}"
+
+
+def sqlite_test_database() -> Path:
+    """The SQLite file of the test database; skips the test on another database."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip(f"needs the SQLite test database, not {connection.vendor}")
+    return Path(connection.settings_dict["NAME"])
+
+
+@pytest.fixture
+def postgres_database():
+    """A fresh PostgreSQL database on the local server, dropped after the test."""
+    try:
+        import psycopg
+
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except Exception as error:  # noqa: BLE001 - any failure to connect means "not available"
+        pytest.skip(f"no PostgreSQL reachable at {POSTGRES_ADMIN_URL} (set FAULTS_POSTGRES_URL): {error}")
+    name = f"telemetry_faults_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin, name, f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.close()
 
 
 @pytest.fixture(scope="session")
@@ -55,15 +90,15 @@ def platform_env(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def start_process(tmp_path):
-    """Start `manage.py` commands as child processes; all are stopped after the test."""
+def start_command(tmp_path):
+    """Start child processes (ManagedProcess options by name); all still running are killed after the test."""
     started: list[ManagedProcess] = []
     counter = itertools.count()
 
-    def start(*command: str, env: dict[str, str]) -> ManagedProcess:
-        log_file = tmp_path / f"{command[0]}-{next(counter)}.log"
-        process = ManagedProcess.manage(*command, log_file=log_file, env=env).start()
-        started.append(process)
+    def start(args: list[str], *, name: str, cwd: Path = BACKEND_DIR, env: dict[str, str] | None = None,
+              **options) -> ManagedProcess:
+        process = ManagedProcess(args, log_file=tmp_path / f"{name}-{next(counter)}.log", env=env, cwd=cwd, **options)
+        started.append(process.start())
         return process
 
     yield start
@@ -72,16 +107,110 @@ def start_process(tmp_path):
 
 
 @pytest.fixture
+def start_process(start_command):
+    """Start `manage.py` commands as child processes; all are killed after the test."""
+
+    def start(*command: str, env: dict[str, str], **options) -> ManagedProcess:
+        return start_command([sys.executable, "manage.py", *command], name=command[0], env=env, **options)
+
+    return start
+
+
+@pytest.fixture
 def start_ingest(platform_env, start_process):
     """Start `manage.py ingest` against a broker and wait until it has subscribed."""
 
-    def start(broker: LocalBroker, *args: str, env: dict[str, str] | None = None) -> ManagedProcess:
+    def start(broker: LocalBroker, *args: str, env: dict[str, str] | None = None, **options) -> ManagedProcess:
         process = start_process("ingest", "--flush-ms", "20", "--summary-seconds", "1", *args,
-                                env=env or platform_env(broker))
+                                env=env or platform_env(broker), **options)
         process.wait_for_output(r"connected, subscribed")
         return process
 
     return start
+
+
+@pytest.fixture
+def start_gunicorn(start_command):
+    """Start the production web (gunicorn, production settings, one sync worker) on the test database.
+
+    Returns (port, process) once its worker is booting; `env` adds to or replaces its environment.
+    """
+    from django.core.management.utils import get_random_secret_key
+    from django.db import connection
+
+    def start(**env: str) -> tuple[int, ManagedProcess]:
+        from devtools.broker import free_port
+
+        port = free_port()
+        process = start_command(
+            GUNICORN_COMMAND, name="gunicorn",
+            env={
+                "GUNICORN_BIND": f"127.0.0.1:{port}",
+                "GUNICORN_WORKERS": "1",
+                "DJANGO_SETTINGS_MODULE": "config.settings_production",
+                "DJANGO_SECRET_KEY": get_random_secret_key(),
+                "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+                "DJANGO_BEHIND_TLS_PROXY": "true",
+                "DJANGO_DEBUG": "false",
+                "DATABASE_URL": database_url(connection.settings_dict),
+                **{key: str(value) for key, value in env.items()},
+            },
+        )
+        process.wait_for_output(r"Booting worker", timeout=30)
+        return port, process
+
+    return start
+
+
+@pytest.fixture
+def worker_env(mqtt_broker, platform_env) -> dict[str, str]:
+    """The environment `start_worker` starts workers in; a test module may override it."""
+    return platform_env(mqtt_broker)
+
+
+@pytest.fixture
+def start_worker(start_process, worker_env):
+    """Start `manage.py process_tasks` workers (a pass a second); after the test, none may show a traceback."""
+    workers: list[ManagedProcess] = []
+
+    def start(**overrides) -> ManagedProcess:
+        env = {**worker_env, **{key: str(value) for key, value in overrides.items()}}
+        worker = start_process("process_tasks", "--duration=0", "--sleep=1", env=env)
+        worker.wait_for_output(r"worker started")
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        assert "Traceback" not in worker.output(), worker.output()[-4000:]
+
+
+@pytest.fixture
+def start_fleet(tmp_path):
+    """Start `devtools.fleet` publishers (devices named by a fresh prefix); all are killed after the test."""
+    fleets: list[Fleet] = []
+
+    def start(broker: LocalBroker, *, devices: int, **options) -> Fleet:
+        prefix = f"f{uuid.uuid4().hex[:6]}"
+        fleets.append(Fleet.start(broker.port, prefix=prefix, devices=devices, log_dir=tmp_path, **options))
+        return fleets[-1]
+
+    yield start
+    for fleet in fleets:
+        fleet.process.kill()
+
+
+@pytest.fixture
+def report_figures(capsys):
+    """Print a line of a test's figures (`[fault figures] what: key=value ...`), even while pytest captures output."""
+
+    def report(what: str, **figures) -> None:
+        text = " ".join(f"{key}={value:.1f}" if isinstance(value, float) else f"{key}={value}"
+                        for key, value in figures.items())
+        with capsys.disabled():
+            print(f"\n[fault figures] {what}: {text}", flush=True)
+
+    return report
 
 
 class Publisher:

@@ -62,3 +62,29 @@ class RejectedMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic}: {self.reason}"
+
+
+class DeviceMinute(models.Model):
+    """One device's readings of one minute (by ts), summed: the rolling averages read these, not readings."""
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+", db_index=False)
+    minute = models.DateTimeField()
+    count = models.IntegerField(default=0)
+    temperature_count = models.IntegerField(default=0)
+    temperature_sum = models.FloatField(default=0.0)
+    humidity_count = models.IntegerField(default=0)
+    humidity_sum = models.FloatField(default=0.0)
+
+    class Meta:
+        constraints = [
+            # The upsert's key; its index also serves a page of devices in id order over a window.
+            models.UniqueConstraint(fields=["device", "minute"], name="device_minute_unique"),
+        ]
+        indexes = [models.Index(fields=["minute"], name="device_minute_minute")]  # the prune
+
+
+class FleetMinute(models.Model):
+    """How many readings the fleet stored in one minute (by receive time): the ingest rate."""
+
+    minute = models.DateTimeField(primary_key=True)
+    stored = models.IntegerField(default=0)

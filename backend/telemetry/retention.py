@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from devices.models import Device
 from telemetry import partitions
-from telemetry.models import RejectedMessage, Telemetry
+from telemetry.models import DeviceMinute, FleetMinute, RejectedMessage, Telemetry
 
 log = logging.getLogger("telemetry.retention")
 
@@ -180,6 +180,31 @@ class ReadingPruning(Pruning):
         return report
 
 
+ROLLUP_PRUNE_SECONDS = 60.0
+
+
+def rollups_prune(*, now: datetime) -> int:
+    """Delete device minutes older than ROLLUP_RETENTION_MINUTES and fleet minutes older than FLEET_RATE_RETENTION_HOURS."""
+    deleted, _ = DeviceMinute.objects.filter(minute__lt=now - timedelta(minutes=settings.ROLLUP_RETENTION_MINUTES)).delete()
+    fleet, _ = FleetMinute.objects.filter(minute__lt=now - timedelta(hours=settings.FLEET_RATE_RETENTION_HOURS)).delete()
+    return deleted + fleet
+
+
+class RollupPruning:
+    """The minute rollups past their retention, once a minute (about a minute's rows each time)."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.next_run = clock()
+
+    def run_if_due(self) -> int | None:
+        """Prune when due; the rows deleted, or None when not due."""
+        if self.clock() < self.next_run:
+            return None
+        self.next_run = self.clock() + ROLLUP_PRUNE_SECONDS
+        return rollups_prune(now=timezone.now())
+
+
 class PartitionMaintenance:
     """pg_partman's maintenance of the readings table every PARTITION_MAINTENANCE_SECONDS; nothing elsewhere."""
 
@@ -207,7 +232,8 @@ class Retention:
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         # Partitions first: what they drop, the readings prune need not delete row by row.
-        self.parts = (PartitionMaintenance(clock=clock), ReadingPruning(clock=clock), RejectionPruning(clock=clock))
+        self.parts = (PartitionMaintenance(clock=clock), ReadingPruning(clock=clock), RejectionPruning(clock=clock),
+                      RollupPruning(clock=clock))
 
     def run_if_due(self) -> None:
         """Run every part that is due; a failing part raises, the others run at the next pass."""

@@ -1,12 +1,15 @@
 """Reads of the telemetry app: readings, chart series and window statistics."""
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Avg, Count, QuerySet
+from django.conf import settings
+from django.db.models import Avg, Count, QuerySet, Sum
 from django.utils import timezone
 
 from devices.models import Device
+from common.keyset import PAGE_MAX_LIMIT, Page, page_of
 from telemetry.bucketing import BucketStart, bucket_seconds_for
-from telemetry.models import Telemetry
+from telemetry.models import DeviceMinute, FleetMinute, Telemetry
+from telemetry.rollups import MINUTE, minute_of
 
 
 def telemetry_list(
@@ -56,16 +59,60 @@ def telemetry_series(*, device_id: str, window: timedelta, points: int, now: dat
     }
 
 
-def fleet_window_stats(*, window: timedelta, now: datetime | None = None) -> QuerySet:
-    """Per-device averages over `window` for every device with readings in it, in one query.
+def fleet_window_stats(*, window: timedelta, limit: int = PAGE_MAX_LIMIT, after: str | None = None,
+                       now: datetime | None = None) -> Page:
+    """Per-device averages over `window`, for up to `limit` devices with readings in it after `after`.
 
-    Filtering on the device ids lets the database walk the (device, ts) index once per
-    device instead of scanning every reading.
+    Windows within ROLLUP_RETENTION_MINUTES come from the minute rollups: the whole
+    minutes (by ts) that overlap the window. Longer ones read the readings, walking the
+    (device, ts) index once per device.
     """
-    since = (now or timezone.now()) - window
-    return (
-        Telemetry.objects.filter(device_id__in=Device.objects.values("pk"), ts__gte=since)
+    now = now or timezone.now()
+    if window <= timedelta(minutes=settings.ROLLUP_RETENTION_MINUTES):
+        rows = _rolled_window_stats(since=minute_of(now - window), limit=limit, after=after)
+    else:
+        rows = _raw_window_stats(since=now - window, limit=limit, after=after)
+    return page_of(rows, limit=limit, key=lambda row: row["device_id"])
+
+
+def _rolled_window_stats(*, since: datetime, limit: int, after: str | None) -> list[dict]:
+    minutes = DeviceMinute.objects.filter(minute__gte=since)
+    if after is not None:
+        minutes = minutes.filter(device_id__gt=after)
+    groups = (
+        minutes.values("device_id")
+        .annotate(points=Sum("count"), t_count=Sum("temperature_count"), t_sum=Sum("temperature_sum"),
+                  h_count=Sum("humidity_count"), h_sum=Sum("humidity_sum"))
+        .order_by("device_id")[: limit + 1]
+    )
+    return [
+        {
+            "device_id": row["device_id"],
+            "avg_temperature": row["t_sum"] / row["t_count"] if row["t_count"] else None,
+            "avg_humidity": row["h_sum"] / row["h_count"] if row["h_count"] else None,
+            "data_points": row["points"],
+        }
+        for row in groups
+    ]
+
+
+def _raw_window_stats(*, since: datetime, limit: int, after: str | None) -> list[dict]:
+    devices = Device.objects.values("pk") if after is None else Device.objects.filter(pk__gt=after).values("pk")
+    return list(
+        Telemetry.objects.filter(device_id__in=devices, ts__gte=since)
         .values("device_id")
         .annotate(avg_temperature=Avg("temperature"), avg_humidity=Avg("humidity"), data_points=Count("id"))
-        .order_by("device_id")
+        .order_by("device_id")[: limit + 1]
     )
+
+
+INGEST_RATE_MINUTES = 60
+
+
+def ingest_rate(*, now: datetime | None = None, minutes: int = INGEST_RATE_MINUTES) -> list[dict]:
+    """Readings stored in each of the last `minutes` minutes (the current one last), 0 where none."""
+    last = minute_of(now or timezone.now())
+    first = last - MINUTE * (minutes - 1)
+    stored = dict(FleetMinute.objects.filter(minute__gte=first, minute__lte=last).values_list("minute", "stored"))
+    stored = {minute_of(minute): count for minute, count in stored.items()}
+    return [{"minute": first + MINUTE * n, "stored": stored.get(first + MINUTE * n, 0)} for n in range(minutes)]

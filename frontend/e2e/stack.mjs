@@ -187,6 +187,18 @@ export class Stack {
     }
   }
 
+  /** Runs `manage.py ARGS` against the platform's database; fails with its log unless it exits 0. */
+  manage(name, args, { env } = {}) {
+    return this.run(name, [PYTHON, 'manage.py', ...args], { env });
+  }
+
+  /** A staff user (a superuser) who signs in at /admin/ with `password`. */
+  createStaff(username, password) {
+    return this.manage(`createsuperuser-${username}`, [
+      'createsuperuser', '--noinput', '--username', username, '--email', `${username}@example.com`,
+    ], { env: { DJANGO_SUPERUSER_PASSWORD: password } });
+  }
+
   /** Fails with the log of any platform process that has died. */
   assertRunning() {
     for (const child of this.children) {

@@ -1,5 +1,4 @@
 """Fixtures for the simulator's tests: the real simulator as a child process, and a subscriber."""
-import itertools
 import json
 import sys
 import threading
@@ -11,26 +10,21 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from devtools.processes import ManagedProcess
+from devtools.waiting import wait_until
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 SIMULATOR = REPO_DIR / "simulator" / "simulator.py"
 
 
 @pytest.fixture
-def run_simulator(tmp_path):
+def run_simulator(start_command):
     """Start `simulator.py` against a broker; every run is killed after the test if still alive."""
-    started: list[ManagedProcess] = []
-    counter = itertools.count()
 
     def run(broker, *args: str) -> ManagedProcess:
         command = [sys.executable, str(SIMULATOR), "--host", "127.0.0.1", "--port", str(broker.port), *args]
-        process = ManagedProcess(command, log_file=tmp_path / f"simulator-{next(counter)}.log", cwd=REPO_DIR)
-        started.append(process.start())
-        return process
+        return start_command(command, name="simulator", cwd=REPO_DIR)
 
-    yield run
-    for process in started:
-        process.kill()
+    return run
 
 
 @pytest.fixture
@@ -70,6 +64,16 @@ class Subscriber:
 
     def payloads(self, prefix: str) -> list[dict]:
         return [payload for _, _, payload in self.received(prefix)]
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Return once everything the broker had accepted before this call has reached this subscriber.
+
+        A marker is published through the broker after it: messages for one subscriber leave the
+        broker in the order it took them in, so once the marker is here, nothing older is on its way.
+        """
+        marker = f"settle-{uuid.uuid4().hex[:8]}"
+        self.client.publish(f"devices/{marker}/telemetry", json.dumps({"deviceId": marker}), qos=1)
+        wait_until(lambda: self.received(marker), timeout=timeout, message="the settle marker never arrived")
 
     def close(self):
         self.client.disconnect()

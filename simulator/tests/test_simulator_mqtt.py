@@ -35,8 +35,7 @@ def test_count_publishes_exactly_that_many_readings_with_the_contract_fields(
     sim = run_simulator(mqtt_broker, "--device-id", device, "--count", "5", "--drop-rate", "0", "--interval", "0.05")
 
     assert sim.process.wait(timeout=20) == 0, sim.output()
-    wait_until(lambda: len(subscriber.received(device)) >= 5, timeout=5)
-    time.sleep(0.3)  # nothing more arrives
+    subscriber.settle()  # nothing more is on its way
     received = subscriber.received(device)
     assert len(received) == 5
     now_ms = time.time() * 1000
@@ -91,8 +90,7 @@ def test_count_includes_dropped_messages_and_the_dropped_ones_are_never_sent(
     assert 0 < expected_drops < 40
     assert (summary["meant"], summary["dropped"], summary["published"]) == (40, expected_drops, 40 - expected_drops)
     assert len(re.findall(r"Dropped \(simulated loss\): ", sim.output())) == expected_drops
-    wait_until(lambda: len(subscriber.received(device)) >= 40 - expected_drops, timeout=5)
-    time.sleep(0.3)
+    subscriber.settle()
     assert len(subscriber.received(device)) == 40 - expected_drops
 
 
@@ -128,7 +126,7 @@ def test_silent_after_stops_publishing_for_a_while_then_resumes(
                         "--silent-after", "0.5", "--silent-for", "1.5", "--duration", "2.6")
 
     assert sim.process.wait(timeout=20) == 0, sim.output()
-    time.sleep(0.3)
+    subscriber.settle()
     received = subscriber.received(device)
     arrivals = [arrival for arrival, _, _ in received]
     stamps = [payload["ts"] for _, _, payload in received]
@@ -205,7 +203,7 @@ def test_ctrl_c_and_sigterm_stop_it_cleanly_with_a_final_summary(
     assert time.monotonic() - started < 3
     summary = final_summary(sim)
     assert summary["reason"] == reason and summary["devices"] == 2 and summary["unsent"] == 0
-    time.sleep(0.3)
+    subscriber.settle()
     assert len(subscriber.received(unique_prefix)) == summary["published"]
 
 
@@ -219,9 +217,10 @@ def test_a_fleet_of_1000_devices_keeps_up_with_one_message_a_second_each(
                         "--drop-rate", "0", "--duration", "6", "--summary-seconds", "1", *options)
     sim.wait_for_output(r"Connected to the MQTT broker")
     process = psutil.Process(sim.process.pid)
-    time.sleep(1.5)  # past the first round of every device
+    wait_until(lambda: len({p["deviceId"] for p in subscriber.payloads(unique_prefix)}) == 1000, timeout=10,
+               message="not every device published its first reading")  # the CPU window starts after that round
     before, window_start = process.cpu_times(), time.monotonic()
-    time.sleep(3)
+    time.sleep(3)  # the window the simulator's CPU is measured over
     after, window_end = process.cpu_times(), time.monotonic()
     cpu = (after.user + after.system - before.user - before.system) / (window_end - window_start)
 

@@ -3,7 +3,7 @@ import pytest
 from django.utils import timezone
 
 from alerts.models import Alert, AlertRule
-from alerts.tests.factories import make_device
+from devtools.factories import make_device
 
 pytestmark = pytest.mark.django_db
 

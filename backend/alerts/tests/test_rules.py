@@ -67,11 +67,8 @@ def test_a_device_cooling_down_reports_it_is_no_longer_hot():
     assert outcome.hot_after == {"d1": False}
 
 
-def test_silence_means_strictly_more_than_the_limit():
+def test_the_offline_deadline_is_the_limit_before_now():
     now = T0 + timedelta(seconds=10)
-    assert not rules.is_silent(last_seen=T0, now=now, offline_after=10)
-    assert rules.is_silent(last_seen=T0 - timedelta(microseconds=1), now=now, offline_after=10)
-    assert not rules.is_silent(last_seen=None, now=now, offline_after=10)
     assert rules.offline_deadline(now=now, offline_after=2.5) == now - timedelta(seconds=2.5)
 
 

@@ -6,10 +6,11 @@ from django.utils import timezone
 
 from alerts import high_temp, services
 from alerts.models import Alert, DeviceAlertState, ReadingWatermark
-from alerts.tests.factories import make_device, make_readings
 from alerts.watermark import Gap
 from common.timefmt import iso_utc
 from devices.models import Device
+from devtools.factories import make_device, make_temperature_readings
+from devtools.query_plans import plans_of
 
 pytestmark = pytest.mark.django_db
 THRESHOLD = 30.0
@@ -51,16 +52,27 @@ class TestOffline:
         assert status_of("d1") == Device.Status.ONLINE
         assert alerts_of("d1") == []
 
-    def test_the_query_for_silent_devices_uses_the_status_last_seen_index(self):
+    def test_silence_means_strictly_more_than_the_limit_and_a_device_never_seen_is_not_silent(self):
+        now = timezone.now()
+        make_device("at-the-limit", last_seen=now - timedelta(seconds=10))
+        make_device("just-past-it", last_seen=now - timedelta(seconds=10, microseconds=1))
+        make_device("never-seen", last_seen=None)
+        services.devices_mark_offline(now=now, offline_after=10)
+        assert dict(Device.objects.values_list("device_id", "status")) == {
+            "at-the-limit": "ONLINE", "just-past-it": "OFFLINE", "never-seen": "ONLINE"}
+
+    def test_the_queries_for_silent_devices_use_the_status_last_seen_index(self):
         from django.db import connection
 
-        deadline = timezone.now()
-        query = Device.objects.filter(status=Device.Status.ONLINE, last_seen__lt=deadline).order_by("last_seen")
-        plan = query.explain()
-        if connection.vendor == "sqlite":
-            assert "device_status_last_seen" in plan
-        else:
-            assert "Seq Scan" not in plan or "device_status_last_seen" in plan
+        make_device("d1", seconds_ago=5)  # one due, so the step reads it for update too
+        plans = plans_of(lambda: services.devices_mark_offline(now=timezone.now(), offline_after=2.0),
+                         containing='"last_seen" <')
+        assert len(plans) == 2, plans  # whether any is due, and which
+        for plan in plans:
+            if connection.vendor == "sqlite":
+                assert "device_status_last_seen" in plan, plan
+            else:
+                assert "Seq Scan" not in plan or "device_status_last_seen" in plan, plan
 
     def test_many_silent_devices_go_offline_in_one_pass(self):
         Device.objects.bulk_create(
@@ -123,7 +135,7 @@ class TestOnline:
 class TestHighTemp:
     def test_one_alert_per_episode_with_the_readings_payload(self):
         make_device("d1")
-        rows = make_readings("d1", [25, 31, 32, 33, 29, 31])
+        rows = make_temperature_readings("d1", [25, 31, 32, 33, 29, 31])
         high_temp.high_temp_evaluate(threshold=THRESHOLD)
         high_temp.high_temp_evaluate(threshold=THRESHOLD)
         alerts = alerts_of("d1", Alert.Type.HIGH_TEMP)
@@ -137,15 +149,15 @@ class TestHighTemp:
     def test_an_episode_spans_passes(self):
         make_device("d1")
         for temperatures in ([31], [32, 33], [29, 31]):
-            make_readings("d1", temperatures)
+            make_temperature_readings("d1", temperatures)
             high_temp.high_temp_evaluate(threshold=THRESHOLD)
         assert len(alerts_of("d1", Alert.Type.HIGH_TEMP)) == 2
 
     def test_a_restart_neither_misses_nor_rereads(self):
         make_device("d1")
-        make_readings("d1", [31])
+        make_temperature_readings("d1", [31])
         high_temp.high_temp_evaluate(threshold=THRESHOLD)
-        make_readings("d1", [29, 31])
+        make_temperature_readings("d1", [29, 31])
         # A new process starts from the stored watermark.
         assert ReadingWatermark.objects.get().position > 0
         high_temp.high_temp_evaluate(threshold=THRESHOLD)
@@ -154,7 +166,7 @@ class TestHighTemp:
 
     def test_a_pass_that_lost_the_watermark_race_writes_nothing(self, monkeypatch):
         make_device("d1")
-        make_readings("d1", [31, 29, 31])
+        make_temperature_readings("d1", [31, 29, 31])
         stale = high_temp.load_watermark()
         high_temp.high_temp_evaluate(threshold=THRESHOLD)
         DeviceAlertState.objects.filter(pk="d1").update(hot=False)  # what the loser would have read
@@ -169,13 +181,13 @@ class TestHighTemp:
         # PostgreSQL: id 2 belongs to transaction 77, still running when ids 1 and 3 are read.
         running = {77}
         monkeypatch.setattr(high_temp, "transactions_in_progress", lambda connection: frozenset(running))
-        make_readings("a", [25], first_id=1)
-        make_readings("a", [26], first_id=3)
+        make_temperature_readings("a", [25], first_id=1)
+        make_temperature_readings("a", [26], first_id=3)
         high_temp.high_temp_evaluate(threshold=THRESHOLD)
         assert ReadingWatermark.objects.get().gaps == [Gap(2, 2, frozenset({77})).to_json()]
         high_temp.high_temp_evaluate(threshold=THRESHOLD)
         assert ReadingWatermark.objects.get().gaps != []
-        make_readings("b", [35], first_id=2)  # transaction 77 commits...
+        make_temperature_readings("b", [35], first_id=2)  # transaction 77 commits...
         running.clear()  # ...and is over
         high_temp.high_temp_evaluate(threshold=THRESHOLD)
         high_temp.high_temp_evaluate(threshold=THRESHOLD)
@@ -204,7 +216,7 @@ class TestHighTemp:
 
     def test_readings_beyond_one_read_are_taken_in_the_next(self):
         make_device("d1")
-        make_readings("d1", [31] * 5 + [29, 31])
+        make_temperature_readings("d1", [31] * 5 + [29, 31])
         first = high_temp.high_temp_evaluate(threshold=THRESHOLD, limit=5)
         assert first.full and first.alerts == 1
         high_temp.high_temp_evaluate(threshold=THRESHOLD, limit=5)

@@ -7,8 +7,9 @@ from django.utils import timezone
 
 from alerts import high_temp, services
 from alerts.models import Alert, AlertRule, DeviceAlertState
-from alerts.tests.factories import make_battery_readings, make_device, make_readings
 from devices.models import Device
+from devtools.factories import make_battery_readings, make_device, make_temperature_readings
+from devtools.query_plans import plans_of
 from telemetry.models import Telemetry
 
 pytestmark = pytest.mark.django_db
@@ -27,11 +28,11 @@ def evaluate(**kwargs):
 class TestHighTempLifecycle:
     def test_raised_active_critical_then_cleared_with_cleared_at_when_the_episode_ends(self):
         make_device("d1")
-        make_readings("d1", [25, 31])
+        make_temperature_readings("d1", [25, 31])
         evaluate()
         [alert] = alerts_of("d1", Alert.Type.HIGH_TEMP)
         assert (alert.status, alert.severity, alert.cleared_at) == ("ACTIVE", "critical", None)
-        make_readings("d1", [29])
+        make_temperature_readings("d1", [29])
         before = timezone.now()
         evaluate()
         alert.refresh_from_db()
@@ -39,20 +40,20 @@ class TestHighTempLifecycle:
 
     def test_an_episode_that_opens_and_ends_in_one_pass_is_written_cleared(self):
         make_device("d1")
-        make_readings("d1", [31, 29, 32])
+        make_temperature_readings("d1", [31, 29, 32])
         evaluate()
         assert [a.status for a in alerts_of("d1", Alert.Type.HIGH_TEMP)] == ["CLEARED", "ACTIVE"]
 
     def test_a_device_rule_with_hysteresis_takes_effect_at_the_next_pass_and_is_in_the_payload(self):
         make_device("d1")
         AlertRule.objects.create(device_id="d1", high_temp_threshold=40.0, high_temp_hysteresis=3.0)
-        make_readings("d1", [35, 41, 38, 39.5])
+        make_temperature_readings("d1", [35, 41, 38, 39.5])
         evaluate()
         [alert] = alerts_of("d1", Alert.Type.HIGH_TEMP)
         assert alert.status == "ACTIVE"  # 38 is above 40 - 3
         assert alert.payload | {"ts": None} == {"temperature": 41.0, "threshold": 40.0, "hysteresis": 3.0,
                                                 "source": "device", "ts": None}
-        make_readings("d1", [37])
+        make_temperature_readings("d1", [37])
         evaluate()
         alert.refresh_from_db()
         assert alert.status == "CLEARED"
@@ -61,8 +62,8 @@ class TestHighTempLifecycle:
         Device.objects.create(device_id="f1", device_type="freezer", last_seen=timezone.now())
         make_device("d1")
         AlertRule.objects.create(device_type="freezer", high_temp_threshold=-10.0)
-        make_readings("f1", [-5])
-        make_readings("d1", [-5])
+        make_temperature_readings("f1", [-5])
+        make_temperature_readings("d1", [-5])
         evaluate()
         [alert] = alerts_of("f1")
         assert alert.payload["source"] == "device_type" and alert.payload["threshold"] == -10.0
@@ -110,9 +111,18 @@ class TestOfflineLifecycle:
 
         groups = services.offline_groups(rule_book_load())
         assert len(groups) == 3
-        for where, _limit, _source in groups:
-            query = Device.objects.filter(status=Device.Status.ONLINE, last_seen__lt=timezone.now())
-            plan = (query.filter(where) if where is not None else query).order_by("last_seen").explain()
+        # One device due in each group, so that each group's step also reads its devices for update.
+        Device.objects.filter(pk="own").update(last_seen=timezone.now() - timedelta(hours=1))
+        make_device("slow", device_type="logger", seconds_ago=3600)
+        make_device("plain", seconds_ago=3600)
+
+        def offline_steps():  # as alerts_evaluate runs them
+            for where, limit, source in groups:
+                services.devices_mark_offline(now=timezone.now(), offline_after=limit, where=where, source=source)
+
+        plans = plans_of(offline_steps, containing='"last_seen" <')
+        assert len(plans) == 2 * len(groups), plans  # per group: whether any is due, and which
+        for plan in plans:
             if connection.vendor == "sqlite":
                 assert "device_status_last_seen" in plan or "sqlite_autoindex_devices_device" in plan, plan
             else:
@@ -143,32 +153,32 @@ class TestAnomaly:
     def test_a_spike_after_the_warm_up_raises_one_warning_cleared_after_n_normal_readings(self, settings):
         settings.ANOMALY_WARMUP, settings.ANOMALY_CLEAR_AFTER = 10, 3
         make_device("d1")
-        make_readings("d1", [22.0 + (i % 3) * 0.5 for i in range(30)])
+        make_temperature_readings("d1", [22.0 + (i % 3) * 0.5 for i in range(30)])
         evaluate()
-        make_readings("d1", [29.5])  # below the HIGH_TEMP threshold, far from the mean
+        make_temperature_readings("d1", [29.5])  # below the HIGH_TEMP threshold, far from the mean
         evaluate()
         [alert] = alerts_of("d1")
         assert (alert.alert_type, alert.status, alert.severity) == ("ANOMALY", "ACTIVE", "warning")
         assert alert.payload["metric"] == "temperature" and alert.payload["z"] > 4
         assert set(alert.payload) == {"metric", "value", "z", "mean", "std", "z_limit", "source", "ts"}
-        make_readings("d1", [22.5, 22.0])
+        make_temperature_readings("d1", [22.5, 22.0])
         evaluate()
         alert.refresh_from_db()
         assert alert.status == "ACTIVE"
-        make_readings("d1", [22.5])
+        make_temperature_readings("d1", [22.5])
         evaluate()
         alert.refresh_from_db()
         assert alert.status == "CLEARED"
 
     def test_the_statistics_are_updated_from_new_readings_only(self, settings):
         make_device("d1")
-        make_readings("d1", [20.0, 22.0])
+        make_temperature_readings("d1", [20.0, 22.0])
         evaluate()
         state = DeviceAlertState.objects.get(pk="d1")
         assert state.anomaly_temperature_count == 2
         evaluate()  # nothing new: the table is not read again
         assert DeviceAlertState.objects.get(pk="d1").anomaly_temperature_count == 2
-        make_readings("d1", [21.0])
+        make_temperature_readings("d1", [21.0])
         evaluate()
         assert DeviceAlertState.objects.get(pk="d1").anomaly_temperature_count == 3
 
@@ -176,7 +186,7 @@ class TestAnomaly:
         settings.ANOMALY_WARMUP = 10
         make_device("d1")
         AlertRule.objects.create(device_id="d1", anomaly_z=100)
-        make_readings("d1", [22.0 + (i % 3) * 0.5 for i in range(30)] + [29.5])
+        make_temperature_readings("d1", [22.0 + (i % 3) * 0.5 for i in range(30)] + [29.5])
         evaluate()
         assert alerts_of("d1") == []
 
@@ -194,7 +204,7 @@ class TestOneActive:
     def test_a_stale_active_alert_is_superseded_not_duplicated(self):
         device = make_device("d1")
         Alert.objects.create(device=device, alert_type="HIGH_TEMP", ts=timezone.now(), severity="critical")
-        make_readings("d1", [31])  # the hot flag says not hot: a new episode
+        make_temperature_readings("d1", [31])  # the hot flag says not hot: a new episode
         evaluate()
         assert [a.status for a in alerts_of("d1")] == ["CLEARED", "ACTIVE"]
 
@@ -206,10 +216,10 @@ class TestOneActive:
 
         monkeypatch.setattr(services, "_alerts_changed", hook)
         make_device("d1")
-        make_readings("d1", [31])
+        make_temperature_readings("d1", [31])
         evaluate()
         high = alerts_of("d1")[0]
-        make_readings("d1", [29])
+        make_temperature_readings("d1", [29])
         evaluate()
         assert seen == [(True, ["HIGH_TEMP"], []), (True, [], [high.pk])]
 

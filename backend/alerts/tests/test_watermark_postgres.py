@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from alerts import high_temp
 from alerts.models import Alert, ReadingWatermark
-from alerts.tests.factories import make_device, make_readings
+from devtools.factories import make_device, make_temperature_readings
 from telemetry.models import Telemetry
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,7 +37,7 @@ def test_a_reading_committed_after_a_higher_id_raises_its_alert_once(other_write
             ["slow", timezone.now(), 40.0, timezone.now()],
         )
         slow_id = cursor.fetchone()[0]
-    [fast] = make_readings("fast", [41.0])
+    [fast] = make_temperature_readings("fast", [41.0])
     assert fast.id > slow_id
 
     high_temp.high_temp_evaluate(threshold=30.0)
@@ -64,7 +64,7 @@ def test_an_id_whose_transaction_rolled_back_is_given_up_once_it_is_over(other_w
             f"INSERT INTO {Telemetry._meta.db_table} (device_id, ts, temperature, received_at) VALUES (%s, %s, %s, %s)",
             ["gone", timezone.now(), 40.0, timezone.now()],
         )
-    make_readings("kept", [20.0])
+    make_temperature_readings("kept", [20.0])
     high_temp.high_temp_evaluate(threshold=30.0)
     assert ReadingWatermark.objects.get().gaps
     other_writer.rollback()

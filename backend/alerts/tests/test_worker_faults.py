@@ -10,7 +10,7 @@ the same readings and devices at the same time. Part of the `faults` suite (see
 docs/reliability.md).
 """
 import os
-import random
+import signal
 import time
 from collections import Counter
 from datetime import timedelta
@@ -25,6 +25,7 @@ from alerts.tasks import TASK_NAME
 from common.timefmt import iso_utc
 from devices.models import Device
 from devtools.waiting import wait_until
+from devtools.worker import wait_for_worker_passes
 from telemetry.payload import Reading
 from telemetry.services import telemetry_store_batch
 
@@ -95,18 +96,33 @@ def two_evaluating(pool, *, within: float) -> bool:
     return False
 
 
-def kill_mid_pass(pool) -> tuple[object, bool]:
-    """Wait until a worker of `pool` runs the alert task, let it get into the pass, SIGKILL it.
+def kill_mid_pass(pool, committed) -> tuple[object, int]:
+    """SIGKILL the worker of `pool` that is in the middle of an alert pass.
 
-    The worker killed, and True when the task was still locked by it just before the
-    kill (the pass unfinished).
+    The worker holding the alert task's lock is frozen (SIGSTOP) until it is caught holding
+    it with some of the pass's alerts `committed()`, so the kill always lands inside a pass
+    that has begun to write, never between two passes. The worker killed, and the alerts
+    counted by then.
     """
-    victim = wait_until(lambda: locker(pool), timeout=MAX_RUN_TIME + 20, interval=0.005,
-                        message="no worker ran the alert task:\n" + "\n".join(w.output()[-3000:] for w in pool))
-    time.sleep(random.uniform(0.0, 0.3))
-    in_pass = task_locked_by(victim.process.pid)
+    before = committed()
+
+    def frozen_in_pass() -> tuple[object, int] | None:
+        victim = locker(pool)
+        if victim is None:
+            return None
+        pid = victim.process.pid
+        os.kill(pid, signal.SIGSTOP)
+        if task_locked_by(pid) and (now := committed()) > before:
+            return victim, now
+        os.kill(pid, signal.SIGCONT)
+        return None
+
+    victim, at_kill = wait_until(
+        frozen_in_pass, timeout=MAX_RUN_TIME + 20, interval=0.005,
+        message="no worker was caught in a pass that had begun to commit alerts (make the backlog larger):\n"
+                + "\n".join(w.output()[-3000:] for w in pool))
     victim.kill()
-    return victim, in_pass
+    return victim, at_kill
 
 
 def alerts_of(prefix: str, alert_type: str) -> list[tuple[str, str]]:
@@ -115,9 +131,7 @@ def alerts_of(prefix: str, alert_type: str) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("workers", [1, 2], ids=["one-worker", "two-workers"])
-def test_fault5_worker_killed_mid_evaluation_loses_and_doubles_no_alert(
-    mqtt_broker, platform_env, start_process, capsys, workers
-):
+def test_fault5_worker_killed_mid_evaluation_loses_and_doubles_no_alert(start_worker, report_figures, workers):
     if workers > 1 and connection.vendor != "postgresql":
         pytest.skip("several workers are the PostgreSQL topology (make test-postgres); SQLite has one writer")
     # Two workers: at least two kills while the readings are evaluated, however short the run.
@@ -126,33 +140,30 @@ def test_fault5_worker_killed_mid_evaluation_loses_and_doubles_no_alert(
     base = timezone.now() - timedelta(days=1)
     kills = {"HIGH_TEMP": 0, "OFFLINE": 0, "ONLINE": 0}
     at_kill = []  # alerts of the kind being raised that were committed when the worker died
-    mid_pass, recoveries, both_locked = 0, [], 0
+    recoveries, both_locked = [], 0
     started = []
 
-    def start_worker(offline_after: float):
-        env = platform_env(mqtt_broker, OFFLINE_AFTER_SECONDS=offline_after, HIGH_TEMP_THRESHOLD=THRESHOLD,
-                           BACKGROUND_TASK_MAX_RUN_TIME=MAX_RUN_TIME)
-        worker = start_process("process_tasks", "--duration=0", "--sleep=1", env=env)
-        worker.wait_for_output(r"worker started")
+    def worker_for(offline_after: float):
+        worker = start_worker(OFFLINE_AFTER_SECONDS=offline_after, HIGH_TEMP_THRESHOLD=THRESHOLD,
+                              BACKGROUND_TASK_MAX_RUN_TIME=MAX_RUN_TIME)
         started.append(worker)
         return worker
 
     def start_pool(offline_after: float) -> list:
-        return [start_worker(offline_after) for _ in range(workers)]
+        return [worker_for(offline_after) for _ in range(workers)]
 
     def kill_and_restart(pool, during: str, offline_after: float, meanwhile=lambda: None, before=lambda: None):
-        nonlocal mid_pass, both_locked
+        nonlocal both_locked
         if workers > 1:
             add_second_schedule()
             before()
             both_locked += two_evaluating(pool, within=MAX_RUN_TIME)
-        victim, in_pass = kill_mid_pass(pool)
-        mid_pass += in_pass
+        victim, committed = kill_mid_pass(pool, lambda: len(alerts_of(prefix, during)))
         kills[during] += 1
-        at_kill.append(f"{during}:{len(alerts_of(prefix, during))}")
+        at_kill.append(f"{during}:{committed}")
         meanwhile()
         restarted_at = time.monotonic()
-        pool = [worker for worker in pool if worker is not victim] + [start_worker(offline_after)]
+        pool = [worker for worker in pool if worker is not victim] + [worker_for(offline_after)]
         wait_until(lambda: locker(pool), timeout=MAX_RUN_TIME + 20, interval=0.005,
                    message="no worker ran the alert task after the kill:\n"
                            + "\n".join(w.output()[-3000:] for w in pool))
@@ -203,11 +214,10 @@ def test_fault5_worker_killed_mid_evaluation_loses_and_doubles_no_alert(
     wait_until(lambda: len(alerts_of(prefix, Alert.Type.ONLINE)) >= fleet, timeout=30,
                message="ONLINE alerts were lost")
     # Some more passes, then the repeating task must be scheduled exactly once again.
-    time.sleep(2)
+    wait_for_worker_passes(2)
     wait_until(lambda: Task.objects.filter(task_name=TASK_NAME, failed_at=None).count() == 1, timeout=15,
                message="the repeating alert task is not scheduled exactly once after the restarts")
     terminate(pool)
-    assert mid_pass >= 1, "no kill landed in the middle of an evaluation pass: make the backlog larger"
     if workers > 1:
         assert both_locked >= 1, "the two workers never evaluated at the same time"
     # A pass that lost a race changes nothing; none may fail on a constraint instead.
@@ -234,10 +244,10 @@ def test_fault5_worker_killed_mid_evaluation_loses_and_doubles_no_alert(
         assert status == types[-1], f"{device_id} is {status} after {types}"
 
     readings = DEVICES * total + fleet
-    with capsys.disabled():
-        print(f"\n[fault figures] 5 worker SIGKILL mid-evaluation: workers={workers} "
-              f"both_evaluating_at_kill={both_locked} devices={fleet} readings={readings} "
-              f"kills={sum(kills.values())} ({', '.join(f'{k}={v}' for k, v in kills.items())}) "
-              f"mid_pass_kills={mid_pass} committed_at_kill={','.join(at_kill)} high_temp_expected={len(expected_high)} high_temp_raised={len(high)} "
-              f"offline_raised={sum(offline.values())} online_raised={sum(online.values())} doubled=0 lost=0 "
-              f"recovery_s={'/'.join(f'{s:.1f}' for s in recoveries)} (MAX_RUN_TIME={MAX_RUN_TIME} s)", flush=True)
+    report_figures("5 worker SIGKILL mid-evaluation", workers=workers, both_evaluating_at_kill=both_locked,
+                   devices=fleet, readings=readings, kills=sum(kills.values()),
+                   **{f"kills_{kind}": count for kind, count in kills.items()},
+                   committed_at_kill=",".join(at_kill), high_temp_expected=len(expected_high),
+                   high_temp_raised=len(high), offline_raised=sum(offline.values()),
+                   online_raised=sum(online.values()), doubled=0, lost=0,
+                   recovery_s="/".join(f"{s:.1f}" for s in recoveries), max_run_time_s=MAX_RUN_TIME)

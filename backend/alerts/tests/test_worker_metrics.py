@@ -4,7 +4,7 @@ from prometheus_client import generate_latest
 
 from alerts.models import Alert
 from alerts.services import PassReport
-from alerts.tests.factories import make_device
+from devtools.factories import make_device
 from alerts.worker_metrics import WorkerMetrics
 from devices.models import Device
 from devtools.metrics import parse_samples, sample, scrape

@@ -12,7 +12,7 @@ from alerts.tasks import TASK_NAME
 from common.timefmt import iso_utc
 from devices.models import Device
 from devtools.waiting import wait_until
-from health.models import Heartbeat
+from devtools.worker import wait_for_worker_passes
 from telemetry.models import Telemetry
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,29 +23,13 @@ LATENESS_ALLOWED = timedelta(seconds=2)
 
 
 @pytest.fixture
-def env(mqtt_broker, platform_env):
+def worker_env(mqtt_broker, platform_env):
     return platform_env(mqtt_broker, OFFLINE_AFTER_SECONDS=OFFLINE_AFTER, HIGH_TEMP_THRESHOLD=30)
 
 
 @pytest.fixture
-def start_worker(start_process, env):
-    """Start workers; after the test, none may have logged a failed pass."""
-    workers = []
-
-    def start(**overrides):
-        worker = start_process("process_tasks", "--duration=0", "--sleep=1", env={**env, **overrides})
-        worker.wait_for_output(r"worker started")
-        workers.append(worker)
-        return worker
-
-    yield start
-    for worker in workers:
-        assert "Traceback" not in worker.output(), worker.output()[-4000:]
-
-
-@pytest.fixture
-def publisher(mqtt_broker, start_ingest, env, publisher_for):
-    start_ingest(mqtt_broker, env=env)
+def publisher(mqtt_broker, start_ingest, worker_env, publisher_for):
+    start_ingest(mqtt_broker, env=worker_env)
     return publisher_for(mqtt_broker)
 
 
@@ -61,13 +45,6 @@ def alerts(device_id=None, alert_type=None):
 def wait_for_alerts(count, timeout=10.0, **filters):
     return wait_until(lambda: len(alerts(**filters)) >= count and alerts(**filters), timeout=timeout,
                       message=f"{count} alert(s) {filters} not raised; have {[str(a) for a in alerts()]}")
-
-
-def worker_passes(count=2):
-    """Let the worker finish `count` more passes (its heartbeat is written by each)."""
-    for _ in range(count):
-        before = Heartbeat.objects.filter(process=Heartbeat.Process.WORKER).values_list("updated_at", flat=True).first()
-        wait_until(lambda: Heartbeat.objects.filter(process="worker").exclude(updated_at=before).exists(), timeout=5)
 
 
 def history(device_id):
@@ -106,7 +83,7 @@ def test_a_silent_device_goes_offline_once_then_online_once_when_it_sends_again(
     print(f"\ndeadline -> OFFLINE alert: min {min(delays):.3f} s, median {statistics.median(delays):.3f} s, "
           f"max {max(delays):.3f} s over {len(delays)} devices")
 
-    worker_passes(2)
+    wait_for_worker_passes(2)
     assert len(alerts(alert_type="OFFLINE")) == len(devices)
     assert set(Device.objects.values_list("status", flat=True)) == {"OFFLINE"}
 
@@ -115,7 +92,7 @@ def test_a_silent_device_goes_offline_once_then_online_once_when_it_sends_again(
     assert online.ts - came_back.last_seen <= LATENESS_ALLOWED
     offline = alerts("quiet-0", "OFFLINE")[0]
     assert online.payload == {"offline_since": iso_utc(offline.ts)}
-    worker_passes(1)
+    wait_for_worker_passes(1)
     assert history("quiet-0") == ["OFFLINE", "ONLINE"]
 
     # The API's filters over these alerts, once the worker has stopped adding to them.
@@ -141,7 +118,7 @@ def test_a_hot_spell_raises_one_high_temp_alert_per_episode(publisher, start_wor
     send(publisher, "oven", 25, 31, 32, 33, 29, 31)
     readings = list(Telemetry.objects.filter(device_id="oven").order_by("ts"))
     raised = wait_for_alerts(2, device_id="oven", alert_type="HIGH_TEMP")
-    worker_passes(2)
+    wait_for_worker_passes(2)
     assert len(alerts("oven", "HIGH_TEMP")) == 2
     assert [a.payload for a in raised] == [
         {"temperature": 31.0, "threshold": 30.0, "hysteresis": 0.0, "source": "default", "ts": iso_utc(readings[1].ts)},
@@ -161,7 +138,7 @@ def test_restarting_the_worker_raises_no_alert_twice_and_keeps_one_schedule(publ
         print(f"\nprocess_tasks exited 0, {time.monotonic() - started:.2f} s after {sig.name}")
         assert client.get("/api/health/").json()["worker"] == "stopped"
         first = start_worker()
-        worker_passes(3)
+        wait_for_worker_passes(3)
         # The library finishes a repetition by saving the next one before deleting itself,
         # so two rows exist for an instant; what must never last is a second schedule.
         wait_until(lambda: Task.objects.filter(task_name=TASK_NAME).count() == 1, timeout=5,
@@ -170,29 +147,31 @@ def test_restarting_the_worker_raises_no_alert_twice_and_keeps_one_schedule(publ
     assert [a.alert_type for a in alerts("restart-me")] == ["HIGH_TEMP", "OFFLINE"]
     send(publisher, "restart-me", 36.0)
     wait_for_alerts(1, device_id="restart-me", alert_type="ONLINE")
-    worker_passes(2)
+    wait_for_worker_passes(2)
     assert history("restart-me") == ["HIGH_TEMP", "OFFLINE", "ONLINE"]
 
 
 def test_a_killed_worker_is_replaced_without_a_second_schedule(publisher, start_worker):
     # A lock left by a killed worker expires after MAX_RUN_TIME (here its minimum, 5 s).
     worker = start_worker(BACKGROUND_TASK_MAX_RUN_TIME="5")
-    worker_passes(1)
+    wait_for_worker_passes(1)
     worker.kill()
     start_worker(BACKGROUND_TASK_MAX_RUN_TIME="5")
     send(publisher, "after-kill", 20.0)
     wait_for_alerts(1, timeout=15, device_id="after-kill", alert_type="OFFLINE")
-    worker_passes(2)
+    wait_for_worker_passes(2)
     assert Task.objects.filter(task_name=TASK_NAME).count() == 1
     assert len(alerts("after-kill")) == 1
 
 
 def test_two_workers_at_once_raise_every_alert_exactly_once(publisher, start_worker):
     workers = [start_worker(), start_worker()]
-    worker_passes(1)
+    wait_for_worker_passes(1)
     # A second schedule, as the library leaves after a kill at the wrong moment: both
     # workers now evaluate at the same time until the duplicate is repaired.
-    [task] = Task.objects.filter(task_name=TASK_NAME)
+    # Between finishing a repetition and deleting it the library holds two rows for an instant.
+    [task] = wait_until(lambda: len(tasks := list(Task.objects.filter(task_name=TASK_NAME))) == 1 and tasks,
+                        timeout=5, message="the alert task is not scheduled exactly once")
     task.pk = None
     task.locked_by = task.locked_at = None
     task.save()
@@ -205,7 +184,7 @@ def test_two_workers_at_once_raise_every_alert_exactly_once(publisher, start_wor
     for device_id in fleet:
         send(publisher, device_id, 20)
     wait_for_alerts(len(fleet), alert_type="ONLINE")
-    worker_passes(3)
+    wait_for_worker_passes(3)
 
     for device_id in fleet:
         assert history(device_id) == ["HIGH_TEMP", "HIGH_TEMP", "OFFLINE", "ONLINE"]

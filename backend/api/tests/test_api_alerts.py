@@ -6,7 +6,7 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
 from alerts.models import Alert, AlertRule
-from api.tests.factories import make_alert, make_device
+from devtools.factories import make_alert, make_device
 
 pytestmark = pytest.mark.django_db
 

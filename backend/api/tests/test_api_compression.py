@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from api.tests.factories import make_device, make_readings
+from devtools.factories import make_device, make_readings
 
 pytestmark = pytest.mark.django_db
 

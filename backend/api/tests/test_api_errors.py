@@ -1,7 +1,7 @@
 """Every bad parameter is a 400 with a reason and a field; writes without credentials change nothing."""
 import pytest
 
-from api.tests.factories import make_device
+from devtools.factories import make_device
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import orjson
 import pytest
 from django.http import StreamingHttpResponse
 
-from api.tests.factories import make_device, make_readings
+from devtools.factories import make_device, make_readings
 from telemetry import export
 from telemetry.models import Telemetry
 

@@ -5,10 +5,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from api.tests.factories import make_alert, make_device, make_readings
+from devtools.factories import make_alert, make_device, make_readings
 from devices.models import Device
 from health.services import heartbeat_beat
 from telemetry.models import Telemetry
+from telemetry.payload import Reading
+from telemetry.services import telemetry_store_batch
 
 pytestmark = pytest.mark.django_db
 
@@ -31,16 +33,17 @@ def test_devices_list_shows_each_device_with_its_newest_reading(client):
         "device_type": "th-sensor",
         "location": "B1",
         "metadata": {},
-        "latest": {"ts": "2024-10-09T13:00:02.000Z", "temperature": 22.0, "humidity": 50.0},
+        "latest": {"ts": "2024-10-09T13:00:02.000Z", "temperature": 22.0, "humidity": 50.0, "battery": None},
     }
     assert body[1]["latest"] is None and body[1]["status"] == "OFFLINE"
 
 
 def test_latest_is_the_reading_with_the_newest_ts_not_the_newest_row(client):
-    device = make_device()
+    make_device()
     now = timezone.now()
-    Telemetry.objects.create(device=device, ts=now, temperature=30.0, received_at=now)
-    Telemetry.objects.create(device=device, ts=now - timedelta(hours=1), temperature=10.0, received_at=now)
+    for ts, temperature in ((now, 30.0), (now - timedelta(hours=1), 10.0)):
+        telemetry_store_batch(readings=[(Reading("device-001", ts, temperature, None, None, None), now)],
+                              rejections=[], known_device_ids=set())
     assert client.get("/api/devices/").json()[0]["latest"]["temperature"] == 30.0
 
 

@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from alerts.models import Alert, AlertRule
-from api.tests.factories import make_alert, make_device, make_readings
+from devtools.factories import make_alert, make_device, make_readings
 
 
 
@@ -53,6 +53,8 @@ EXPECTED_PATHS = {
     "/api/telemetry/series/",
     "/api/stats/avg/",
     "/api/stats/fleet/",
+    "/api/stats/summary/",
+    "/api/stats/ingest-rate/",
     "/api/config/",
     "/api/alerts/",
     "/api/telemetry/export/",

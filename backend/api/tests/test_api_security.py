@@ -4,7 +4,7 @@ from django.core.management import call_command
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from api.tests.factories import make_device
+from devtools.factories import make_device
 from devices.models import Device
 
 pytestmark = pytest.mark.django_db

@@ -3,17 +3,14 @@ import csv
 import http.client
 import io
 import os
+import sys
 import time
 
 import psutil
 import pytest
-from django.core.management.utils import get_random_secret_key
 from django.db import connection
 
-from api.tests.factories import make_device
-from devtools.broker import free_port
-from devtools.processes import ManagedProcess
-from devtools.pytest_plugin import database_url
+from devtools.factories import make_device
 from devtools.waiting import wait_until
 
 ROWS = int(os.environ.get("EXPORT_MEMORY_ROWS", "1000000"))
@@ -49,35 +46,15 @@ def seed_readings(device_id: str, rows: int) -> None:
 
 
 @pytest.fixture
-def start_web(tmp_path, transactional_db):
-    """Start gunicorn with one sync worker and the production settings; returns (port, worker psutil.Process)."""
-    started = []
+def start_web(start_gunicorn, transactional_db):
+    """The production web with a short worker timeout; returns (port, its worker's psutil.Process)."""
 
     def start(**env: str) -> tuple[int, psutil.Process]:
-        port = free_port()
-        process = ManagedProcess.gunicorn(
-            port=port,
-            log_file=tmp_path / f"gunicorn-{len(started)}.log",
-            env={
-                "GUNICORN_WORKERS": "1",
-                "GUNICORN_TIMEOUT": str(WORKER_TIMEOUT),
-                "DJANGO_SETTINGS_MODULE": "config.settings_production",
-                "DJANGO_SECRET_KEY": get_random_secret_key(),
-                "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-                "DJANGO_BEHIND_TLS_PROXY": "true",
-                "DJANGO_DEBUG": "false",
-                "DATABASE_URL": database_url(connection.settings_dict),
-                **env,
-            },
-        ).start()
-        started.append(process)
-        process.wait_for_output(r"Booting worker", timeout=30)
+        port, process = start_gunicorn(GUNICORN_TIMEOUT=WORKER_TIMEOUT, **env)
         worker = wait_until(lambda: psutil.Process(process.process.pid).children(), timeout=30)[0]
         return port, worker
 
-    yield start
-    for process in started:
-        process.terminate()
+    return start
 
 
 @pytest.fixture

@@ -8,12 +8,10 @@ import sys
 import time
 
 import pytest
-from django.core.management.utils import get_random_secret_key
 from django.db import connection
 
-from api.tests.factories import make_device, make_readings
-from devtools.broker import free_port
-from devtools.processes import BACKEND_DIR, ManagedProcess
+from devtools.factories import make_device, make_readings
+from devtools.processes import BACKEND_DIR
 from devtools.pytest_plugin import database_url
 from devtools.waiting import wait_until
 
@@ -110,26 +108,10 @@ STATEMENT_TIMEOUT = 1
 
 
 @pytest.fixture
-def web(tmp_path):
+def web(start_gunicorn):
     """gunicorn with one worker, the production settings and a 1 s statement timeout; yields a GET function."""
-    port = free_port()
-    process = ManagedProcess(
-        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"],
-        log_file=tmp_path / "gunicorn.log",
-        env={
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "GUNICORN_WORKERS": "1",
-            "GUNICORN_TIMEOUT": str(WORKER_TIMEOUT),
-            "WEB_STATEMENT_TIMEOUT_SECONDS": str(STATEMENT_TIMEOUT),
-            "DJANGO_SETTINGS_MODULE": "config.settings_production",
-            "DJANGO_SECRET_KEY": get_random_secret_key(),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "DJANGO_BEHIND_TLS_PROXY": "true",
-            "DJANGO_DEBUG": "false",
-            "API_CACHE_SECONDS": "0",
-            "DATABASE_URL": database_url(connection.settings_dict),
-        },
-    ).start()
+    port, _ = start_gunicorn(GUNICORN_TIMEOUT=WORKER_TIMEOUT, WEB_STATEMENT_TIMEOUT_SECONDS=STATEMENT_TIMEOUT,
+                             API_CACHE_SECONDS=0)
 
     def get(path: str) -> tuple[int, dict, float]:
         started = time.monotonic()
@@ -147,10 +129,8 @@ def web(tmp_path):
         except OSError:
             return False
 
-    process.wait_for_output(r"Booting worker")
     wait_until(answers, timeout=30, interval=0.1, message="gunicorn did not answer /api/health/")
-    yield get
-    process.terminate()
+    return get
 
 
 @pytest.fixture
@@ -176,11 +156,11 @@ def test_a_query_past_the_statement_timeout_is_cancelled_and_answered_503(postgr
     make_readings(make_device("device-001"), 10)
     release = request.getfixturevalue("readings_locked")
 
-    status, body, took = web("/api/stats/fleet/?window=5m")
+    status, body, took = web("/api/stats/fleet/?window=2h")
     assert status == 503
     assert body == {"error": "the database took too long to answer; try again shortly, or ask for a shorter window"}
     assert STATEMENT_TIMEOUT <= took < WORKER_TIMEOUT, f"answered after {took:.1f} s"
 
     release()
-    status, body, _ = web("/api/stats/fleet/?window=5m")  # the same worker and connection go on serving
+    status, body, _ = web("/api/stats/fleet/?window=2h")  # the same worker and connection go on serving
     assert status == 200 and body[0]["data_points"] == 10

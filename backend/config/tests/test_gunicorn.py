@@ -1,15 +1,10 @@
 """Gunicorn with config/gunicorn.conf.py and the production settings, as a TLS proxy would reach it."""
 import socket
-import sys
 import time
 
 import pytest
-from django.core.management.utils import get_random_secret_key
-from django.db import connection
 
-from devtools.broker import free_port
-from devtools.processes import ManagedProcess
-from devtools.pytest_plugin import database_url
+from devtools.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,32 +12,12 @@ WORKER_TIMEOUT = 2
 
 
 @pytest.fixture
-def gunicorn(tmp_path):
-    """One sync worker with a short timeout, serving the test database; yields its port."""
-    port = free_port()
-    process = ManagedProcess(
-        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"],
-        log_file=tmp_path / "gunicorn.log",
-        env={
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "GUNICORN_WORKERS": "1",
-            "GUNICORN_TIMEOUT": str(WORKER_TIMEOUT),
-            "DJANGO_SETTINGS_MODULE": "config.settings_production",
-            "DJANGO_SECRET_KEY": get_random_secret_key(),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "DJANGO_BEHIND_TLS_PROXY": "true",
-            "DJANGO_DEBUG": "false",
-            "DATABASE_URL": database_url(connection.settings_dict),
-        },
-    ).start()
-    process.wait_for_output(r"Booting worker")
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if raw_request(port, b"GET /api/health/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", timeout=5):
-            break
-        time.sleep(0.1)
-    yield port
-    process.terminate()
+def gunicorn(start_gunicorn):
+    """One sync worker with a short timeout, serving the test database; its port once it answers."""
+    port, _ = start_gunicorn(GUNICORN_TIMEOUT=WORKER_TIMEOUT)
+    wait_until(lambda: raw_request(port, b"GET /api/health/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", timeout=5),
+               timeout=15, interval=0.1, message="gunicorn never answered")
+    return port
 
 
 def raw_request(port: int, head: bytes, timeout: float = 10) -> bytes:

@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from alerts.models import Alert, DeviceAlertState
-from api.tests.factories import make_alert, make_device, make_readings
+from devtools.factories import make_alert, make_device, make_readings
 from devices.history import device_history
 from devices.tasks import device_history_purge
 from telemetry.models import RejectedMessage, Telemetry

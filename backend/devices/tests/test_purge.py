@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from alerts.models import Alert
-from api.tests.factories import make_alert, make_device, make_readings
+from devtools.factories import make_alert, make_device, make_readings
 from devices.models import Device
 from devices.tasks import TASK_NAME, device_history_purge
 from devtools.waiting import wait_until

@@ -2,7 +2,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from api.tests.factories import make_device, make_readings
+from devtools.factories import make_device, make_readings
 from devices.models import Device
 from telemetry.models import Telemetry
 

@@ -3,9 +3,8 @@ import pytest
 
 from alerts import services
 from alerts.models import Alert
-from alerts.tests.factories import make_device, make_readings
+from devtools.factories import make_device, make_email, make_temperature_readings, make_webhook
 from notifications.models import Delivery
-from notifications.tests.factories import make_email, make_webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -23,10 +22,10 @@ def test_a_heat_episode_queues_its_raised_then_its_cleared_event_for_each_subscr
     make_webhook(alert_types=["HIGH_TEMP"])
     make_email()
     make_device("d1")
-    make_readings("d1", [25, 31])
+    make_temperature_readings("d1", [25, 31])
     evaluate()
     assert deliveries() == [("HIGH_TEMP", "raised", "email"), ("HIGH_TEMP", "raised", "webhook")]
-    make_readings("d1", [29])
+    make_temperature_readings("d1", [29])
     evaluate()
     assert deliveries() == [("HIGH_TEMP", "cleared", "email"), ("HIGH_TEMP", "cleared", "webhook"),
                             ("HIGH_TEMP", "raised", "email"), ("HIGH_TEMP", "raised", "webhook")]
@@ -36,7 +35,7 @@ def test_a_heat_episode_queues_its_raised_then_its_cleared_event_for_each_subscr
 def test_deliveries_roll_back_with_a_pass_that_fails_after_queueing_them(monkeypatch):
     make_webhook()
     make_device("d1")
-    make_readings("d1", [31])
+    make_temperature_readings("d1", [31])
     send = services.alerts_changed.send
     queued = []
 

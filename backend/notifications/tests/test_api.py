@@ -2,13 +2,13 @@
 import pytest
 
 from notifications.models import EmailSubscription, WebhookSubscription
-from notifications.tests.factories import SECRET
+from devtools.factories import WEBHOOK_SECRET
 
 pytestmark = pytest.mark.django_db
 
 WEBHOOKS = "/api/notifications/webhooks/"
 EMAILS = "/api/notifications/emails/"
-NEW_HOOK = {"name": "ops", "url": "https://hooks.example.com/T1/B2", "secret": SECRET, "body_format": "slack",
+NEW_HOOK = {"name": "ops", "url": "https://hooks.example.com/T1/B2", "secret": WEBHOOK_SECRET, "body_format": "slack",
             "alert_types": ["OFFLINE", "HIGH_TEMP"], "min_severity": "warning"}
 
 
@@ -22,20 +22,20 @@ def test_a_webhook_is_created_read_updated_and_deleted_and_its_secret_is_never_r
     created = staff_client.post(WEBHOOKS, NEW_HOOK, content_type="application/json")
     assert created.status_code == 201, created.json()
     body = created.json()
-    assert "secret" not in body and SECRET not in created.content.decode()
+    assert "secret" not in body and WEBHOOK_SECRET not in created.content.decode()
     assert body == {"id": body["id"], "name": "ops", "url": NEW_HOOK["url"], "body_format": "slack",
                     "alert_types": ["HIGH_TEMP", "OFFLINE"], "min_severity": "warning", "active": True,
                     "created_at": body["created_at"]}
-    assert WebhookSubscription.objects.get().secret == SECRET
+    assert WebhookSubscription.objects.get().secret == WEBHOOK_SECRET
 
     url = f"{WEBHOOKS}{body['id']}/"
     for response in (staff_client.get(WEBHOOKS), staff_client.get(url)):
-        assert response.status_code == 200 and SECRET not in response.content.decode()
+        assert response.status_code == 200 and WEBHOOK_SECRET not in response.content.decode()
     assert [hook["id"] for hook in staff_client.get(WEBHOOKS).json()] == [body["id"]]
 
     patched = staff_client.patch(url, {"active": False}, content_type="application/json")
     assert patched.status_code == 200 and patched.json()["active"] is False
-    assert WebhookSubscription.objects.get().secret == SECRET  # kept when not sent
+    assert WebhookSubscription.objects.get().secret == WEBHOOK_SECRET  # kept when not sent
     staff_client.patch(url, {"secret": "another-secret-of-16+"}, content_type="application/json")
     assert WebhookSubscription.objects.get().secret == "another-secret-of-16+"
 
@@ -90,7 +90,7 @@ def test_an_email_subscription_is_created_and_bad_addresses_are_refused(staff_cl
 
 @pytest.mark.parametrize("path", [WEBHOOKS, EMAILS])
 def test_anonymous_clients_and_users_who_are_not_staff_can_neither_read_nor_write(client, django_user_model, path):
-    hook = WebhookSubscription.objects.create(name="ops", url="https://example.com/", secret=SECRET)
+    hook = WebhookSubscription.objects.create(name="ops", url="https://example.com/", secret=WEBHOOK_SECRET)
     for attempt in (lambda: client.get(path), lambda: client.get(f"{WEBHOOKS}{hook.id}/"),
                     lambda: client.post(path, NEW_HOOK, content_type="application/json"),
                     lambda: client.delete(f"{WEBHOOKS}{hook.id}/")):
@@ -102,12 +102,12 @@ def test_anonymous_clients_and_users_who_are_not_staff_can_neither_read_nor_writ
 
 
 def test_the_admin_shows_the_secret_masked(admin_client):
-    hook = WebhookSubscription.objects.create(name="ops", url="https://example.com/", secret=SECRET)
+    hook = WebhookSubscription.objects.create(name="ops", url="https://example.com/", secret=WEBHOOK_SECRET)
     for page in ("/admin/notifications/webhooksubscription/",
                  f"/admin/notifications/webhooksubscription/{hook.id}/change/"):
         response = admin_client.get(page)
         assert response.status_code == 200
-        assert SECRET not in response.content.decode()
+        assert WEBHOOK_SECRET not in response.content.decode()
     assert "••••cdef" in admin_client.get("/admin/notifications/webhooksubscription/").content.decode()
     # Saving without typing a secret keeps it.
     response = admin_client.post(f"/admin/notifications/webhooksubscription/{hook.id}/change/", {
@@ -115,16 +115,16 @@ def test_the_admin_shows_the_secret_masked(admin_client):
         "min_severity": "info", "active": "on"})
     assert response.status_code == 302
     hook.refresh_from_db()
-    assert (hook.url, hook.secret) == ("https://example.com/new", SECRET)
+    assert (hook.url, hook.secret) == ("https://example.com/new", WEBHOOK_SECRET)
 
 
 def test_the_delivery_log_is_read_only_filterable_and_searchable_in_the_admin(admin_client):
     from notifications.models import Delivery
     from notifications.services import notifications_enqueue
-    from notifications.tests.factories import make_alert, make_webhook
+    from devtools.factories import make_alert, make_webhook
 
     make_webhook()
-    notifications_enqueue(alerts=[make_alert(device_id="boiler")], event="raised")
+    notifications_enqueue(alerts=[make_alert("boiler")], event="raised")
     delivery = Delivery.objects.get()
     log = "/admin/notifications/delivery/"
     assert "boiler" in admin_client.get(log, {"status__exact": "pending"}).content.decode()

@@ -11,7 +11,7 @@ from api.serializers import AlertSerializer
 from notifications.drain import DeliveryDrain
 from notifications.models import Delivery
 from notifications.services import delivery_claim, deliveries_expire, deliveries_prune, notifications_enqueue
-from notifications.tests.factories import SECRET, make_alert, make_email, make_webhook
+from devtools.factories import WEBHOOK_SECRET, make_alert, make_email, make_webhook
 from notifications.tests.receiver import Receiver
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,7 +22,8 @@ def test_enqueue_creates_one_delivery_per_matching_subscription_and_repeating_it
     offline_only = make_webhook(name="offline", alert_types=["OFFLINE"])
     critical_mail = make_email(min_severity="critical")
     make_webhook(name="paused", active=False)
-    hot, back = make_alert("HIGH_TEMP"), make_alert("ONLINE", payload={"offline_since": "2026-12-01T00:00:00.000Z"})
+    hot = make_alert(alert_type="HIGH_TEMP")
+    back = make_alert(alert_type="ONLINE", payload={"offline_since": "2026-12-01T00:00:00.000Z"})
 
     assert notifications_enqueue(alerts=[hot, back], event="raised") == 3
     assert notifications_enqueue(alerts=[hot, back], event="raised") == 0
@@ -60,7 +61,7 @@ def test_a_leased_delivery_cannot_be_claimed_again_until_its_lease_expires():
 
 def test_a_webhook_gets_the_alert_as_the_api_serializes_it_signed_and_a_500_is_retried_with_backoff(settings):
     settings.NOTIFY_RETRY_BASE_SECONDS = 0.2
-    with Receiver(SECRET, fail_first=1) as receiver:
+    with Receiver(WEBHOOK_SECRET, fail_first=1) as receiver:
         make_webhook(receiver.url)
         alert = make_alert()
         notifications_enqueue(alerts=[alert], event="raised")
@@ -84,9 +85,9 @@ def test_a_webhook_gets_the_alert_as_the_api_serializes_it_signed_and_a_500_is_r
 
 
 def test_a_slack_webhook_gets_a_text_message():
-    with Receiver(SECRET) as receiver:
+    with Receiver(WEBHOOK_SECRET) as receiver:
         make_webhook(receiver.url, body_format="slack")
-        notifications_enqueue(alerts=[make_alert(device_id="boiler")], event="raised")
+        notifications_enqueue(alerts=[make_alert("boiler")], event="raised")
         drain = DeliveryDrain()
         drain.run_until_idle()
         drain.close()
@@ -126,7 +127,7 @@ def test_an_email_subscription_gets_a_message_through_djangos_backend(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.NOTIFY_FROM_EMAIL = "alerts@telemetry.example"
     make_email(["a@example.com", "b@example.com"])
-    alert = make_alert("OFFLINE", payload={"last_seen": "2026-12-01T10:00:00.000Z"})
+    alert = make_alert(alert_type="OFFLINE", payload={"last_seen": "2026-12-01T10:00:00.000Z"})
     notifications_enqueue(alerts=[alert], event="raised")
     drain = DeliveryDrain()
     drain.run_until_idle()
@@ -155,7 +156,7 @@ def test_a_failing_mail_server_is_retried(settings):
 
 def test_finished_deliveries_older_than_the_retention_are_pruned_and_pending_ones_kept():
     make_webhook()
-    alerts = [make_alert(device_id=f"d{i}") for i in range(4)]
+    alerts = [make_alert(f"d{i}") for i in range(4)]
     notifications_enqueue(alerts=alerts, event="raised")
     rows = list(Delivery.objects.order_by("id"))
     old = timezone.now() - timedelta(days=31)

@@ -3,56 +3,29 @@ import statistics
 import time
 
 import pytest
-from django.conf import settings
 
+from devtools.factories import WEBHOOK_SECRET, make_alert, make_webhook
 from devtools.waiting import wait_until
-from health.models import Heartbeat
+from devtools.worker import wait_for_worker_passes, worker_heartbeat
 from notifications.models import Delivery
 from notifications.services import notifications_enqueue
-from notifications.tests.factories import SECRET, make_alert, make_webhook
 from notifications.tests.receiver import Receiver
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def start_worker(start_process, platform_env, mqtt_broker):
-    """Start workers; none may have logged a traceback."""
-    workers = []
-
-    def start(**overrides):
-        worker = start_process("process_tasks", "--duration=0", "--sleep=1",
-                               env=platform_env(mqtt_broker, **overrides))
-        worker.wait_for_output(r"worker started")
-        workers.append(worker)
-        return worker
-
-    yield start
-    for worker in workers:
-        assert "Traceback" not in worker.output(), worker.output()[-4000:]
-
-
-def heartbeat_time():
-    return Heartbeat.objects.filter(process=Heartbeat.Process.WORKER).values_list("updated_at", flat=True).first()
-
-
-def wait_for_passes(count: int) -> None:
-    """Let the worker write `count` more heartbeats (one per alert pass, every second).
-
-    A worker started after one was killed may first wait up to MAX_RUN_TIME for the dead
-    worker's lock on the alert task (docs/alerts.md), hence the long timeout.
-    """
-    for _ in range(count):
-        before = heartbeat_time()
-        wait_until(lambda: heartbeat_time() != before, timeout=settings.MAX_RUN_TIME + 10,
-                   message="the worker wrote no heartbeat")
+def worker_env(mqtt_broker, platform_env):
+    # No device falls silent within a test, however slow the machine: the worker's own
+    # OFFLINE alerts would add deliveries of their own.
+    return platform_env(mqtt_broker, OFFLINE_AFTER_SECONDS=86400)
 
 
 def test_each_event_is_received_exactly_once_through_a_500_and_a_killed_worker(start_worker):
-    with Receiver(SECRET, fail_first=1) as receiver:
+    with Receiver(WEBHOOK_SECRET, fail_first=1) as receiver:
         make_webhook(receiver.url)
         worker = start_worker(NOTIFY_RETRY_BASE_SECONDS=3)
-        alerts = [make_alert("OFFLINE", device_id=f"dev-{i}", payload={"last_seen": "2026-12-01T00:00:00.000Z"})
+        alerts = [make_alert(f"dev-{i}", "OFFLINE", payload={"last_seen": "2026-12-01T00:00:00.000Z"})
                   for i in range(5)]
         assert notifications_enqueue(alerts=alerts, event="raised") == 5
         # Every first attempt answered 500 and recorded: kill the worker before the retries.
@@ -66,7 +39,7 @@ def test_each_event_is_received_exactly_once_through_a_500_and_a_killed_worker(s
         # A worker killed and restarted after the successes sends none of them again.
         restarted.kill()
         start_worker()
-        wait_for_passes(3)  # the drain polls every 0.5 s: several chances to send anything again
+        wait_for_worker_passes(3)  # the drain polls every 0.5 s: several chances to send anything again
         ids = {str(d.uuid) for d in Delivery.objects.all()}
         assert receiver.bad_signatures == 0
         assert dict(receiver.accepted) == {delivery: 1 for delivery in ids}
@@ -80,13 +53,13 @@ def test_each_event_is_received_exactly_once_through_a_500_and_a_killed_worker(s
 
 def test_a_slow_receiver_delays_neither_the_alert_passes_nor_another_receiver(start_worker):
     timeout = 3.0
-    with Receiver(SECRET, delay=30) as slow, Receiver(SECRET) as fast:
+    with Receiver(WEBHOOK_SECRET, delay=30) as slow, Receiver(WEBHOOK_SECRET) as fast:
         make_webhook(slow.url, name="slow", alert_types=["HIGH_TEMP"])
         make_webhook(fast.url, name="fast", alert_types=["HIGH_TEMP"])
         worker = start_worker(NOTIFY_WEBHOOK_TIMEOUT_SECONDS=timeout)
-        wait_for_passes(1)
+        wait_for_worker_passes(1)
         enqueued = time.monotonic()
-        notifications_enqueue(alerts=[make_alert(device_id=f"d{i}") for i in range(3)], event="raised")
+        notifications_enqueue(alerts=[make_alert(f"d{i}") for i in range(3)], event="raised")
         wait_until(lambda: slow.in_progress, timeout=10, message="the slow receiver got nothing")
 
         # The fast receiver gets its three while the slow one still holds its first request.
@@ -95,9 +68,9 @@ def test_a_slow_receiver_delays_neither_the_alert_passes_nor_another_receiver(st
         assert fast_done < timeout, f"the fast receiver waited for the slow one ({fast_done:.2f} s)"
 
         # Passes go on every second while deliveries to the slow receiver time out.
-        beats, watch_until = [heartbeat_time()], time.monotonic() + 2.5 * timeout
+        beats, watch_until = [worker_heartbeat()], time.monotonic() + 2.5 * timeout
         while time.monotonic() < watch_until:
-            beat = heartbeat_time()
+            beat = worker_heartbeat()
             if beat != beats[-1]:
                 beats.append(beat)
             time.sleep(0.05)
@@ -117,17 +90,17 @@ def test_a_slow_receiver_delays_neither_the_alert_passes_nor_another_receiver(st
 
 
 def test_time_from_enqueue_to_webhook_delivery(start_worker):
-    with Receiver(SECRET) as receiver:
+    with Receiver(WEBHOOK_SECRET) as receiver:
         # HIGH_TEMP only: the worker's own alerts (its OFFLINE passes) must not add deliveries.
         make_webhook(receiver.url, alert_types=["HIGH_TEMP"])
         start_worker()
-        wait_for_passes(1)
+        wait_for_worker_passes(1)
         delays = []
         for i in range(20):
             # After a pass, not right after the last delivery: the enqueue then falls anywhere in the drain's poll.
-            wait_for_passes(1)
+            wait_for_worker_passes(1)
             enqueued = time.monotonic()
-            notifications_enqueue(alerts=[make_alert(device_id=f"lat-{i}")], event="raised")
+            notifications_enqueue(alerts=[make_alert(f"lat-{i}")], event="raised")
             wait_until(lambda: len(receiver.accepted) == i + 1, timeout=10)
             delays.append(receiver.requests[-1]["at"] - enqueued)
     print(f"\nenqueue -> webhook received: median {statistics.median(delays) * 1000:.0f} ms, "

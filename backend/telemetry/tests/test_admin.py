@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from alerts.models import Alert
-from api.tests.factories import make_alert, make_device, make_readings
+from devtools.factories import make_alert, make_device, make_readings
 from telemetry.models import RejectedMessage
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from django.http import StreamingHttpResponse
 
-from api.tests.factories import make_device, make_readings
+from devtools.factories import make_device, make_readings
 
 pytestmark = pytest.mark.django_db
 

@@ -7,44 +7,27 @@ writer process, the test database.
 import json
 import re
 import sqlite3
-import threading
 import time
 import uuid
-from collections import Counter
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-import psutil
 import pytest
 from django.db import connection
 
 from devtools.broker import LocalBroker, mosquitto_binary
+from devtools.exactly_once import accepted_keys, stored_count, stored_keys
+from devtools.fleet import FIXED_TS0 as TS0
+from devtools.ingest_log import error_lines
+from devtools.memory import RssSampler, family_rss
+from devtools.pytest_plugin import sqlite_test_database
 from devtools.waiting import wait_until
 from health.models import Heartbeat
 from telemetry.models import RejectedMessage, Telemetry
-from telemetry.tests.test_faults import (  # noqa: F401 - start_fleet and postgres_database are fixtures
-    TS0,
-    error_lines,
-    postgres_database,
-    report,
-    sqlite_test_database,
-    start_fleet,
-    stored_count,
-    stored_rows,
-)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 STOP_DEADLINE_SECONDS = 10.0  # docs/contract.md: exit 0 within 10 s of SIGTERM
-
-
-def stored_keys(prefix: str) -> Counter:
-    """The multiset of (device, n) stored for a fleet, n = ts - TS0."""
-    return Counter((device, n) for device, _, n in stored_rows(prefix))
-
-
-def accepted_keys(result: dict) -> Counter:
-    return Counter((device, n) for device, numbers in result["acked"].items() for n in numbers)
 
 
 def timed_stop(process) -> float:
@@ -56,24 +39,12 @@ def timed_stop(process) -> float:
     return elapsed
 
 
-def family_rss(pid: int) -> int:
-    """Resident bytes of a process and its children (the ingest and its writer)."""
-    parent = psutil.Process(pid)
-    total = 0
-    for member in [parent, *parent.children(recursive=True)]:
-        try:
-            total += member.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
-
-
 # --------------------------------------------------------------------------- 1. a stop that always stops
 
 
 @pytest.mark.parametrize("busy_timeout", ["0.5", "30"], ids=["retrying", "waiting-on-the-lock"])
 def test_a_stop_while_sqlite_is_locked_exits_in_time_and_a_restart_stores_everything_once(
-    private_broker, platform_env, start_ingest, start_fleet, busy_timeout, capsys  # noqa: F811
+    private_broker, platform_env, start_ingest, start_fleet, busy_timeout, report_figures
 ):
     database = sqlite_test_database()
     # 0.5 s: the writer's commit fails and is retried; 30 s (the default): it waits inside SQLite.
@@ -100,12 +71,12 @@ def test_a_stop_while_sqlite_is_locked_exits_in_time_and_a_restart_stores_everyt
                message="the restarted ingest did not store the 20,000 readings")
     timed_stop(restarted)
     assert stored_keys(fleet.prefix) == accepted_keys(result)
-    report(capsys, f"stop under a SQLite lock (busy timeout {busy_timeout} s)", sent=result["sent"],
+    report_figures(f"stop under a SQLite lock (busy timeout {busy_timeout} s)", sent=result["sent"],
            stop_s=stop_seconds, stored_after_restart=stored_count(fleet.prefix))
 
 
 def test_a_stop_while_draining_a_backlog_exits_in_time_and_a_restart_stores_everything_once(
-    private_broker, platform_env, start_ingest, start_fleet, capsys  # noqa: F811
+    private_broker, platform_env, start_ingest, start_fleet, report_figures
 ):
     env = platform_env(private_broker)
     timed_stop(start_ingest(private_broker, env=env))  # creates the persistent session
@@ -120,7 +91,7 @@ def test_a_stop_while_draining_a_backlog_exits_in_time_and_a_restart_stores_ever
     wait_until(lambda: stored_count(fleet.prefix) >= 20_000, timeout=90)
     timed_stop(restarted)
     assert stored_keys(fleet.prefix) == accepted_keys(result)
-    report(capsys, "stop mid-backlog", sent=result["sent"], stored_at_stop=stored_at_stop, stop_s=stop_seconds)
+    report_figures("stop mid-backlog", sent=result["sent"], stored_at_stop=stored_at_stop, stop_s=stop_seconds)
 
 
 # --------------------------------------------------------------------------- 2. acknowledged means durable
@@ -209,7 +180,7 @@ def publish_large_payloads(broker: LocalBroker, prefix: str) -> None:
 
 
 def test_the_ingest_memory_stays_bounded_while_a_backlog_of_large_payloads_drains(
-    private_broker, platform_env, start_ingest, start_process, publisher_for, capsys
+    private_broker, platform_env, start_ingest, start_process, publisher_for, report_figures
 ):
     env = platform_env(private_broker)
     ingest = start_ingest(private_broker, env=env)
@@ -222,24 +193,16 @@ def test_the_ingest_memory_stays_bounded_while_a_backlog_of_large_payloads_drain
 
     ingest = start_process("ingest", "--flush-ms", "20", "--summary-seconds", "1", env=env)
     started = time.monotonic()
-    samples, halt = [], threading.Event()
-
-    def sample() -> None:
-        while not halt.is_set():
-            samples.append(family_rss(ingest.process.pid))
-            halt.wait(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
+    sampler = RssSampler(ingest.process.pid, interval=0.02)
     sampler.start()
     try:
         wait_until(lambda: stored_count(prefix) >= LARGE_PAYLOAD_COUNT, timeout=120,
                    message="not every large reading was stored")
         drain_seconds = time.monotonic() - started
     finally:
-        halt.set()
-        sampler.join()
-    growth_mb = (max(samples) - idle) / 2**20
-    report(capsys, "backlog of 1,000 x 60 KiB", idle_mb=idle / 2**20, peak_mb=max(samples) / 2**20,
+        peak_mb = sampler.peak_mb()
+    growth_mb = peak_mb - idle / 2**20
+    report_figures("backlog of 1,000 x 60 KiB", idle_mb=idle / 2**20, peak_mb=peak_mb,
            growth_mb=growth_mb, drain_s=drain_seconds)
     assert stored_count(prefix) == LARGE_PAYLOAD_COUNT
     assert growth_mb < LARGE_PAYLOAD_RSS_GROWTH_MB
@@ -285,7 +248,7 @@ def test_a_reading_the_database_refuses_becomes_a_rejection_and_the_batch_around
 
 
 def test_on_postgresql_a_reading_failing_with_a_data_exception_becomes_a_rejection(
-    mqtt_broker, platform_env, start_process, start_ingest, publisher_for, postgres_database  # noqa: F811
+    mqtt_broker, platform_env, start_process, start_ingest, publisher_for, postgres_database
 ):
     import psycopg
 

@@ -3,10 +3,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from devices.models import Device
+from devtools.query_plans import plans_of
 from telemetry import partitions, retention, selectors
 from telemetry.models import Telemetry
 from telemetry.payload import Reading
@@ -142,9 +142,7 @@ def test_partition_maintenance_runs_every_hour():
 
 def explain(read) -> str:
     """The plan of the last query `read()` sends, as the API sends it."""
-    with CaptureQueriesContext(connection) as queries:
-        read()
-    return "\n".join(line for (line,) in sql(f"EXPLAIN {queries[-1]['sql']}"))
+    return plans_of(read)[-1]
 
 
 def test_the_apis_queries_on_a_device_read_only_its_partitions_through_the_device_ts_index():

@@ -28,21 +28,18 @@ NOTICED = re.compile(r"^(\S+): Client (\S+) (?:closed its connection|has exceede
 
 
 @pytest.fixture
-def simulate(private_broker, tmp_path):
-    started: list[ManagedProcess] = []
+def simulate(private_broker, start_command):
+    """Start a simulator fleet on the test's broker and wait until it is connected."""
 
     def run(prefix: str, devices: int, *args: str) -> ManagedProcess:
         command = [sys.executable, str(SIMULATOR), "--host", "127.0.0.1", "--port", str(private_broker.port),
                    "--device-id", prefix, "--devices", str(devices), "--interval", "0.2", "--drop-rate", "0",
                    "--keepalive", str(KEEPALIVE), *args]
-        process = ManagedProcess(command, log_file=tmp_path / f"simulator-{len(started)}.log", cwd=SIMULATOR.parent)
-        started.append(process.start())
+        process = start_command(command, name="simulator", cwd=SIMULATOR.parent)
         process.wait_for_output(r"Connected to the MQTT broker")
         return process
 
-    yield run
-    for process in started:
-        process.kill()
+    return run
 
 
 def _noticed_at(broker, client_ids: set[str]) -> dict[str, datetime]:

@@ -175,10 +175,9 @@ function route(state: FakeApiState, url: URL, method: string, headers: Headers, 
     return device ? json(device) : json({ error: `unknown device '${id}'` }, 404);
   }
   if (path === '/api/stats/fleet/') {
-    const devices = matchingDevices(state, params);
-    if (devices instanceof Response) return devices;
-    const ids = new Set(devices.map((d) => d.device_id));
-    return paged(state, url, state.fleetStats.filter((stats) => ids.has(stats.device_id)));
+    // As the API: the devices with readings in the window, paged by the same cursor, and
+    // no status, search or type filter.
+    return paged(state, url, state.fleetStats);
   }
   if (path === '/api/stats/summary/' && state.paging) {
     const online = state.devices.filter((d) => d.status === 'ONLINE').length;

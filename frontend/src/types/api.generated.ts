@@ -29,7 +29,7 @@ export interface paths {
     get: operations["config_retrieve"];
   };
   "/api/devices/": {
-    /** Every device with its newest reading */
+    /** Devices with their newest reading, one page in device_id order */
     get: operations["devices_list"];
     /** Register a device; the answer holds its API key, shown this once */
     post: operations["devices_create"];
@@ -117,10 +117,24 @@ export interface paths {
   };
   "/api/stats/fleet/": {
     /**
-     * Every device's averages over a window
-     * @description Every device's averages over a window, in one response.
+     * The devices' averages over a window, one page in device_id order
+     * @description The devices' averages over a window, one page in device_id order.
      */
     get: operations["stats_fleet_list"];
+  };
+  "/api/stats/ingest-rate/": {
+    /**
+     * Readings stored per minute over the last 60 minutes, oldest first, 0 where none
+     * @description The fleet's stored readings per minute over the last hour, for a sparkline.
+     */
+    get: operations["stats_ingest_rate_list"];
+  };
+  "/api/stats/summary/": {
+    /**
+     * How many devices there are, ONLINE and OFFLINE, and the ACTIVE alerts
+     * @description Fleet totals without listing devices.
+     */
+    get: operations["stats_summary_retrieve"];
   };
   "/api/telemetry/": {
     /** A device's readings, newest first */
@@ -382,6 +396,14 @@ export interface components {
       /** @description The query parameter at fault, when there is one. */
       field?: string;
     };
+    FleetSummary: {
+      /** @description Devices not decommissioned. */
+      devices: number;
+      online: number;
+      offline: number;
+      /** @description Alerts in status ACTIVE. */
+      alerts_active: number;
+    };
     Health: {
       status: components["schemas"]["HealthStatusEnum"];
       database: components["schemas"]["ConnectionStateEnum"];
@@ -426,6 +448,15 @@ export interface components {
       index: number;
       reason: string;
     };
+    IngestRate: {
+      /**
+       * Format: date-time
+       * @description The start of a UTC minute.
+       */
+      minute: string;
+      /** @description Readings stored in that minute (by receive time). */
+      stored: number;
+    };
     IngestResult: {
       /** @description New readings stored. */
       stored: number;
@@ -442,6 +473,8 @@ export interface components {
       temperature: number | null;
       /** Format: double */
       humidity: number | null;
+      /** Format: double */
+      battery?: number | null;
     };
     LowBatteryPayload: {
       /** Format: double */
@@ -797,14 +830,20 @@ export interface operations {
       };
     };
   };
-  /** Every device with its newest reading */
+  /** Devices with their newest reading, one page in device_id order */
   devices_list: {
     parameters: {
       query?: {
+        /** @description The opaque cursor of a `Link: <...>; rel="next"` header. */
+        cursor?: string;
         /** @description Exact match. */
         device_type?: string;
+        /** @description Devices per page; without it, the first 1,000. */
+        limit?: number;
         /** @description Exact match. */
         location?: string;
+        /** @description A prefix of the device id or of the name (case included). */
+        search?: string;
         /**
          * @description Case-insensitive.
          *
@@ -816,6 +855,10 @@ export interface operations {
     };
     responses: {
       200: {
+        headers: {
+          /** @description RFC 8288 `<url>; rel="next"` when more follow; absent on the last page. */
+          Link?: string;
+        };
         content: {
           "application/json": components["schemas"]["Device"][];
         };
@@ -1623,18 +1666,26 @@ export interface operations {
     };
   };
   /**
-   * Every device's averages over a window
-   * @description Every device's averages over a window, in one response.
+   * The devices' averages over a window, one page in device_id order
+   * @description The devices' averages over a window, one page in device_id order.
    */
   stats_fleet_list: {
     parameters: {
       query?: {
+        /** @description The opaque cursor of a `Link: <...>; rel="next"` header. */
+        cursor?: string;
+        /** @description Devices per page; without it, the first 1,000. */
+        limit?: number;
         /** @description A number and a unit (s, m, h or d), longer than zero and at most 30d. */
         window?: string;
       };
     };
     responses: {
       200: {
+        headers: {
+          /** @description RFC 8288 `<url>; rel="next"` when more follow; absent on the last page. */
+          Link?: string;
+        };
         content: {
           "application/json": components["schemas"]["DeviceWindowStats"][];
         };
@@ -1643,6 +1694,80 @@ export interface operations {
       400: {
         content: {
           "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests from this client; the Retry-After header says when to try again. */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description On PostgreSQL: the query ran past the web's statement timeout (WEB_STATEMENT_TIMEOUT_SECONDS) and was cancelled. */
+      503: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Readings stored per minute over the last 60 minutes, oldest first, 0 where none
+   * @description The fleet's stored readings per minute over the last hour, for a sparkline.
+   */
+  stats_ingest_rate_list: {
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["IngestRate"][];
+        };
+      };
+      /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The query string is longer than MAX_QUERY_STRING_BYTES (config/limits.py): long or non-ASCII parameters, percent-encoded, can pass it. */
+      414: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests from this client; the Retry-After header says when to try again. */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description On PostgreSQL: the query ran past the web's statement timeout (WEB_STATEMENT_TIMEOUT_SECONDS) and was cancelled. */
+      503: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * How many devices there are, ONLINE and OFFLINE, and the ACTIVE alerts
+   * @description Fleet totals without listing devices.
+   */
+  stats_summary_retrieve: {
+    responses: {
+      200: {
+        content: {
+          "application/json": components["schemas"]["FleetSummary"];
         };
       };
       /** @description Credentials were sent but are invalid, or are missing where needed: reads with API_READ_AUTH on need a signed-in user, writes a staff user. */

@@ -7,8 +7,6 @@
  */
 import type { components } from './api.generated';
 
-export type { FleetSummary, IngestRateMinute } from './api.pending';
-
 type Schemas = components['schemas'];
 
 export type DeviceStatus = Schemas['DeviceStatusEnum'];
@@ -22,6 +20,9 @@ export type Health = Schemas['Health'];
 export type LatestReading = Schemas['LatestReading'];
 export type Device = Schemas['Device'];
 export type DeviceWindowStats = Schemas['DeviceWindowStats'];
+export type FleetSummary = Schemas['FleetSummary'];
+/** One minute of GET /api/stats/ingest-rate/ (the last 60 minutes, oldest first). */
+export type IngestRateMinute = Schemas['IngestRate'];
 export type WindowStats = Schemas['WindowStats'];
 export type SeriesPoint = Schemas['SeriesPoint'];
 export type Series = Schemas['Series'];

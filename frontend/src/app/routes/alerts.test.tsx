@@ -10,6 +10,24 @@ const bodyRows = async () => {
   return within(table).getAllByRole('row').slice(1);
 };
 
+/** The ids a device box suggests (its datalist's options). */
+const suggestions = (input: HTMLElement) =>
+  [...(document.getElementById(input.getAttribute('list') ?? '')?.querySelectorAll('option') ?? [])].map((o) => o.value);
+
+/** The alerts page with its alerts loaded, and its device box. */
+async function openDeviceBox(path = '/alerts', fake = createFakeApi()) {
+  const user = userEvent.setup();
+  renderApp(path, fake);
+  await bodyRows();
+  return { user, api: fake, device: screen.getByRole('combobox', { name: 'Device' }) };
+}
+
+/** Types into the device box and waits for the server's suggestions for that prefix. */
+async function suggest(user: ReturnType<typeof userEvent.setup>, device: HTMLElement, api: { requests: string[] }, text: string) {
+  await user.type(device, text);
+  await waitFor(() => expect(api.requests).toContain(`/api/devices/?search=${text}&limit=20`));
+}
+
 describe('alerts page', () => {
   it('lists alerts newest first with their details in words', async () => {
     renderApp('/alerts');
@@ -30,15 +48,47 @@ describe('alerts page', () => {
     expect(api.requests).toContain('/api/alerts/?limit=100&alert_type=HIGH_TEMP');
   });
 
-  it('filters by device', async () => {
-    const user = userEvent.setup();
-    renderApp('/alerts');
-    await bodyRows();
-    const device = screen.getByRole('combobox', { name: 'Device' });
-    await within(device).findByRole('option', { name: 'device-003' });
-    await user.selectOptions(device, 'device-003');
+  it('filters by a device found by the server\'s prefix search, never listing the whole fleet', async () => {
+    const { user, api, device } = await openDeviceBox();
+    await suggest(user, device, api, 'device-00');
+    await waitFor(() => expect(suggestions(device)).toEqual(['device-001', 'device-002', 'device-003']));
+    // A suggestion typed out (or picked, which types it) is chosen at once.
+    await user.type(device, '3');
     await waitFor(async () => expect(await bodyRows()).toHaveLength(1));
     expect(within((await bodyRows())[0]).getByText('OFFLINE')).toBeInTheDocument();
+    expect(api.requests).toContain('/api/alerts/?limit=100&deviceId=device-003');
+    expect(api.requests.filter((r) => r.startsWith('/api/devices/') && !r.includes('limit='))).toEqual([]);
+
+    // An empty box is every device again.
+    await user.clear(device);
+    await waitFor(async () => expect(await bodyRows()).toHaveLength(3));
+  });
+
+  it('searches devices by name too, and Enter chooses what is typed', async () => {
+    const { user, api, device } = await openDeviceBox();
+    await suggest(user, device, api, 'lab');
+    await waitFor(() => expect(suggestions(device)).toEqual(['device-001']));
+    await user.clear(device);
+    await user.type(device, 'device-002{Enter}');
+    await waitFor(async () => expect(await bodyRows()).toHaveLength(1));
+    expect(within((await bodyRows())[0]).getByText('HIGH_TEMP')).toBeInTheDocument();
+  });
+
+  it('takes the device from the URL, and leaving an unfinished id shows the device chosen', async () => {
+    const { user, device } = await openDeviceBox('/alerts?device=device-002');
+    await waitFor(async () => expect(await bodyRows()).toHaveLength(1));
+    expect(device).toHaveValue('device-002');
+    await user.type(device, '{Backspace}');
+    await user.tab();
+    expect(device).toHaveValue('device-002');
+    expect(await bodyRows()).toHaveLength(1);
+  });
+
+  it('offers the same suggestions from a server that does not search', async () => {
+    const { user, device } = await openDeviceBox('/alerts', createFakeApi({ paging: false }));
+    await user.type(device, 'device-002');
+    await waitFor(async () => expect(await bodyRows()).toHaveLength(1));
+    await waitFor(() => expect(suggestions(device)).toEqual(['device-002']));
   });
 
   it('says when no alert matches the filters', async () => {

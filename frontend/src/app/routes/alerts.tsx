@@ -1,4 +1,4 @@
-import { useCallback, useMemo } from 'react';
+import { useCallback } from 'react';
 import { useSearchParams } from 'react-router';
 import { EmptyState } from '@/components/ui/empty-state';
 import { AlertFilters } from '@/features/alerts/components/alert-filters';
@@ -6,7 +6,7 @@ import { AlertStatusTabs, parseAlertStatus } from '@/features/alerts/components/
 import { AlertsView, NoAlertsYet } from '@/features/alerts/components/alerts-view';
 import { parseAlertType } from '@/features/alerts/utils/describe-alert';
 import { useConfig } from '@/features/config/api/get-config';
-import { useDevices } from '@/features/devices/api/get-devices';
+import { DevicePicker } from '@/features/devices/components/device-picker';
 import type { AlertStatus, AlertType } from '@/types/api';
 
 /** Recent alerts of the fleet, newest first, filtered by ?status=, ?device= and ?type=. */
@@ -15,10 +15,7 @@ export function AlertsPage() {
   const deviceId = params.get('device') || undefined;
   const alertType = parseAlertType(params.get('type'));
   const status = parseAlertStatus(params.get('status'));
-  // Only the ids for the filter menu: no need to move the whole fleet every 3 s.
-  const { data: devices } = useDevices({ refetchInterval: 30_000 });
   const { data: config } = useConfig();
-  const deviceIds = useMemo(() => (devices ?? []).map((device) => device.device_id), [devices]);
 
   const update = useCallback(
     (key: string, value: string | undefined) =>
@@ -43,10 +40,8 @@ export function AlertsPage() {
       <h1 className="text-2xl font-bold">Alerts</h1>
       <AlertStatusTabs value={status} onChange={onStatusChange} />
       <AlertFilters
-        deviceIds={deviceIds}
-        deviceId={deviceId}
+        deviceFilter={<DevicePicker label="Device" value={deviceId} onChange={onDeviceChange} />}
         alertType={alertType}
-        onDeviceChange={onDeviceChange}
         onTypeChange={onTypeChange}
       />
       <AlertsView

@@ -134,6 +134,30 @@ describe('fleet overview', () => {
     expect(screen.queryByRole('navigation', { name: 'Pages of devices' })).not.toBeInTheDocument();
   });
 
+  it('follows the averages\' own pages until they cover a filtered page, which they do not filter', { timeout: 30_000 }, async () => {
+    const devices = Array.from({ length: 120 }, (_, i) =>
+      makeDevice({ device_id: `device-${String(i + 1).padStart(4, '0')}`, status: i % 10 === 0 ? 'OFFLINE' : 'ONLINE' }),
+    );
+    const fleetStats = devices.map((d, i) => ({ device_id: d.device_id, avg_temperature: 20 + i / 10, avg_humidity: 40, data_points: 10 }));
+    const api = createFakeApi({ devices, fleetStats });
+    const user = userEvent.setup();
+    renderApp('/?status=offline', api);
+    const last = await screen.findByRole('row', { name: /device-0111/ });
+    expect(deviceRows()).toHaveLength(12);
+    await waitFor(() => expect(within(last).getByText('31.0 °C')).toBeInTheDocument());
+    const asked = api.requests.filter((r) => r.startsWith('/api/stats/fleet/'));
+    expect(asked.slice(0, 3).map((r) => new URL(r, 'http://x').searchParams.has('cursor'))).toEqual([false, true, true]);
+
+    // Unfiltered, the page's own cursor gives the averages of exactly that page: one request.
+    await user.click(screen.getByRole('button', { name: /^All/ }));
+    await screen.findByRole('row', { name: /device-0002/ });
+    const before = api.requests.length;
+    await user.click(screen.getByRole('button', { name: 'Next' }));
+    const row = await screen.findByRole('row', { name: /device-0051/ });
+    await waitFor(() => expect(within(row).getByText('25.0 °C')).toBeInTheDocument());
+    expect(api.requests.slice(before).filter((r) => r.startsWith('/api/stats/fleet/'))).toHaveLength(1);
+  });
+
   it('shows the fleet totals from the summary, not from the page', async () => {
     const devices = Array.from({ length: 120 }, (_, i) =>
       makeDevice({ device_id: `device-${String(i + 1).padStart(4, '0')}`, status: i % 4 === 0 ? 'OFFLINE' : 'ONLINE' }),

@@ -1,11 +1,11 @@
+import type { ReactNode } from 'react';
 import type { AlertType } from '@/types/api';
 import { ALERT_TYPES } from '../utils/describe-alert';
 
 interface Props {
-  deviceIds: readonly string[];
-  deviceId: string | undefined;
+  /** The device filter, which the page gets from the devices feature. */
+  deviceFilter: ReactNode;
   alertType: AlertType | undefined;
-  onDeviceChange: (deviceId: string | undefined) => void;
   onTypeChange: (alertType: AlertType | undefined) => void;
 }
 
@@ -13,26 +13,10 @@ const selectClass =
   'rounded-lg border border-slate-300 bg-white px-3 py-1.5 text-sm text-slate-900 focus:border-sky-500 focus:outline-none dark:border-slate-600 dark:bg-slate-900 dark:text-slate-100';
 
 /** Device and type filters for the alerts page. */
-export function AlertFilters({ deviceIds, deviceId, alertType, onDeviceChange, onTypeChange }: Props) {
-  // Keep a device chosen by URL selectable even before the device list has loaded.
-  const options = deviceId && !deviceIds.includes(deviceId) ? [deviceId, ...deviceIds] : deviceIds;
+export function AlertFilters({ deviceFilter, alertType, onTypeChange }: Props) {
   return (
     <div className="flex flex-col gap-3 sm:flex-row sm:items-end">
-      <label className="flex flex-col gap-1 text-sm font-medium text-slate-700 dark:text-slate-300">
-        Device
-        <select
-          value={deviceId ?? ''}
-          onChange={(event) => onDeviceChange(event.target.value || undefined)}
-          className={selectClass}
-        >
-          <option value="">All devices</option>
-          {options.map((id) => (
-            <option key={id} value={id}>
-              {id}
-            </option>
-          ))}
-        </select>
-      </label>
+      {deviceFilter}
       <label className="flex flex-col gap-1 text-sm font-medium text-slate-700 dark:text-slate-300">
         Type
         <select

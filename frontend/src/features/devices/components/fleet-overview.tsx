@@ -1,4 +1,4 @@
-import { useMemo } from 'react';
+import { useMemo, useRef } from 'react';
 import { Code, EmptyState } from '@/components/ui/empty-state';
 import { ErrorMessage } from '@/components/ui/error-message';
 import { SegmentedControl } from '@/components/ui/segmented-control';
@@ -77,7 +77,9 @@ export function FleetOverview({ status, query, deviceType, onStatusChange, onQue
   );
   const pages = useCursorStack(JSON.stringify(filters));
   const pageQuery = useDevicePage(filters, pages.cursor);
-  const statsQuery = useFleetStats('5m', filters, pages.cursor);
+  // The averages are asked for once the page they cover is known, not for the page before it.
+  const lastDeviceId = pageQuery.isPlaceholderData ? undefined : pageQuery.data?.items.at(-1)?.device_id;
+  const statsQuery = useFleetStats('5m', filters, pages.cursor, lastDeviceId);
   const { data: summary } = useFleetSummary();
 
   const page = pageQuery.data;
@@ -130,8 +132,14 @@ export function FleetOverview({ status, query, deviceType, onStatusChange, onQue
   }
 
   const nextCursor = page?.nextCursor ?? null;
+  // Another page starts at its top, with the filters in view, wherever the pager was clicked.
+  const top = useRef<HTMLDivElement>(null);
+  const turn = (go: () => void) => () => {
+    go();
+    if (top.current && top.current.getBoundingClientRect().top < 0) top.current.scrollIntoView?.({ block: 'start' });
+  };
   return (
-    <div className="space-y-4">
+    <div ref={top} className="scroll-mt-20 space-y-4">
       {summary && <FleetSummaryRow summary={summary} />}
       <div className="flex flex-col gap-3 lg:flex-row lg:items-center lg:justify-between">
         <SegmentedControl label="Filter by status" options={options} value={status} onChange={onStatusChange} />
@@ -144,8 +152,8 @@ export function FleetOverview({ status, query, deviceType, onStatusChange, onQue
       <Pager
         pageNumber={pages.pageNumber}
         hasNext={nextCursor !== null}
-        onPrevious={pages.previous}
-        onNext={() => nextCursor && pages.next(nextCursor)}
+        onPrevious={turn(pages.previous)}
+        onNext={turn(() => nextCursor && pages.next(nextCursor))}
       />
     </div>
   );
