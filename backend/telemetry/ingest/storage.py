@@ -7,7 +7,6 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -32,16 +31,6 @@ SQLITE_SYNCHRONOUS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 POISON_DATABASE_ERRORS = (DataError, IntegrityError)
 
 
-@dataclass(slots=True)
-class ParsedBatch:
-    """A batch's messages sorted into readings, status reports and rejections, each with its receive time."""
-
-    readings: list[tuple[Reading, datetime]] = field(default_factory=list)
-    links: list[tuple[LinkReport, datetime]] = field(default_factory=list)
-    rejections: list[RejectedInput] = field(default_factory=list)
-    redelivered_without_ts: int = 0
-
-
 class BatchWriter:
     """Parses and stores batches, retrying while the database is unavailable."""
 
@@ -52,15 +41,14 @@ class BatchWriter:
         self._outage = OutageLog(log, failed="database write failed; the batch stays unacknowledged and is retried",
                                  recovered="database is back", level=logging.ERROR)
 
-    def write(self, messages: Sequence[WireMessage], parsed: "ParsedBatch | None" = None) -> WriteResult | None:
-        """Store one batch (`parsed`: its messages already parsed); the result, or None when
-        stopped before the database came back.
+    def write(self, messages: Sequence[WireMessage]) -> WriteResult | None:
+        """Store one batch; the result, or None when stopped before the database came back.
 
         A batch that fails for a reason of its own is split in halves until the message
         behind it is found; that message is kept as a rejection, the rest is stored.
         """
         try:
-            return self._store(parsed if parsed is not None else self.parse(messages))
+            return self._store(messages)
         except Exception as error:  # noqa: BLE001 - transient errors are retried inside; this is the batch's own
             if len(messages) == 1:
                 return self._store_unstorable(messages[0], error)
@@ -69,33 +57,29 @@ class BatchWriter:
             second = self.write(messages[middle:]) if first is not None else None
             return first + second if second is not None else None
 
-    def parse(self, messages: Sequence[WireMessage]) -> "ParsedBatch":
-        """Validate a batch's messages; touches no database, so it may run beside a write."""
-        parsed = ParsedBatch()
+    def _store(self, messages: Sequence[WireMessage]) -> WriteResult | None:
+        readings, links, rejections, redelivered_without_ts = [], [], [], 0
         for topic, payload, received_epoch, redelivered in messages:
             received_at = datetime.fromtimestamp(received_epoch, tz=UTC)
             outcome = parse_status(topic, payload) if is_status_topic(topic) else parse_message(topic, payload, received_at)
             if isinstance(outcome, LinkReport):
-                parsed.links.append((outcome, received_at))
+                links.append((outcome, received_at))
             elif isinstance(outcome, Reading):
-                parsed.readings.append((outcome, received_at))
+                readings.append((outcome, received_at))
                 # Without a ts the receive time is the key: a redelivery gets a new one.
-                parsed.redelivered_without_ts += redelivered and outcome.ts == received_at
+                redelivered_without_ts += redelivered and outcome.ts == received_at
             else:
-                parsed.rejections.append(RejectedInput(topic, payload, outcome.reason, received_at, redelivered))
+                rejections.append(RejectedInput(topic, payload, outcome.reason, received_at, redelivered))
                 self._log_rejection(topic, outcome.reason)
-        return parsed
-
-    def _store(self, parsed: "ParsedBatch") -> WriteResult | None:
-        result = self._commit(parsed.readings, parsed.rejections, parsed.links)
+        result = self._commit(readings, rejections, links)
         if result is None:
             return None
         return WriteResult(
             statuses=result.statuses,
             stored=result.stored, duplicates=result.duplicates, rejected=result.rejected,
-            redelivered_without_ts=parsed.redelivered_without_ts, rejections_not_kept=result.rejections_not_kept,
+            redelivered_without_ts=redelivered_without_ts, rejections_not_kept=result.rejections_not_kept,
             rejection_redeliveries=result.rejection_redeliveries,
-            reasons=dict(Counter(item.reason for item in parsed.rejections)),
+            reasons=dict(Counter(item.reason for item in rejections)),
         )
 
     def _commit(self, readings, rejections, links=()):

@@ -6,8 +6,7 @@ thread of its own: a send blocks while the writer is stuck on the database, and 
 main loop must never wait on it. The writer answers `(number, result)` on a second pipe
 once the batch is committed, or `(number, None)` when it gave the batch up because it
 was told to stop while the database was unavailable; only then does the parent ack (or
-not) the batch's messages. The writer ends when its request pipe reaches EOF. It parses
-the next batch while it writes the current one.
+not) the batch's messages. The writer ends when its request pipe reaches EOF.
 
 This module is imported by the parent and, before Django is set up, by the spawned
 writer, so Django's models are imported only inside `writer_main`.
@@ -159,32 +158,12 @@ def writer_main(requests, replies, stop_event) -> None:
 
     log.info("writer started (pid %d, %s)", os.getpid(), database_durability())
     writer = BatchWriter(should_stop)
-    # The next batch is received and parsed in a thread while this one is written: psycopg
-    # releases the GIL while it waits for the server, so the database's work and the
-    # writer's Python overlap instead of taking turns (docs/performance.md).
-    parsed: queue.SimpleQueue = queue.SimpleQueue()
-    threading.Thread(target=_parse_requests, args=(requests, writer, parsed), name="ingest-writer-parser",
-                     daemon=True).start()
-    while (request := parsed.get()) is not None:
-        number, messages, batch = request
+    while True:
         try:
-            replies.send((number, writer.write(messages, batch)))
+            number, messages = requests.recv()
+        except (EOFError, OSError):
+            return  # the parent closed the pipe or is gone
+        try:
+            replies.send((number, writer.write(messages)))
         except OSError:
             return  # the parent stopped waiting; the batch is redelivered if it needs to be
-
-
-def _parse_requests(requests, writer, parsed: queue.SimpleQueue) -> None:
-    """The writer's parser thread: `(number, messages, parsed batch)` in the order received, None at the end."""
-    try:
-        while True:
-            try:
-                number, messages = requests.recv()
-            except (EOFError, OSError):
-                return  # the parent closed the pipe or is gone
-            try:
-                batch = writer.parse(messages)
-            except Exception:  # noqa: BLE001 - the write parses it again and isolates what fails
-                batch = None
-            parsed.put((number, messages, batch))
-    finally:
-        parsed.put(None)
