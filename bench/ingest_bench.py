@@ -38,12 +38,13 @@ class Workspace:
         )
         return path
 
-    def env(self, database: Path, client_id: str = "bench-ingest", **overrides: str) -> dict:
+    def env(self, database: Path | str, client_id: str = "bench-ingest", **overrides: str) -> dict:
+        """The environment of a process of this workspace; `database` is a SQLite file or a database URL."""
         import os
 
         return {
             **os.environ,
-            "DATABASE_URL": f"sqlite:///{database}",
+            "DATABASE_URL": database if isinstance(database, str) else f"sqlite:///{database}",
             "MQTT_HOST": "127.0.0.1",
             "MQTT_PORT": str(self.broker.port),
             "MQTT_CLIENT_ID": client_id,
@@ -83,7 +84,7 @@ def stored_count(database: Path) -> int:
         return connection.execute("SELECT COUNT(*) FROM telemetry_telemetry").fetchone()[0]
 
 
-def start_ingest(workspace: Workspace, database: Path, *args: str, client_id: str = "bench-ingest",
+def start_ingest(workspace: Workspace, database: Path | str, *args: str, client_id: str = "bench-ingest",
                  **env: str) -> ManagedProcess:
     process = ManagedProcess.manage(
         "ingest", *args, log_file=workspace.root / "ingest.log",

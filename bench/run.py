@@ -19,10 +19,13 @@ from devtools.broker import LocalBroker  # noqa: E402
 import api_bench  # noqa: E402
 import fleet_bench  # noqa: E402
 import ingest_bench  # noqa: E402
+import postgres_drain  # noqa: E402
+from postgres_server import Server  # noqa: E402
 
 FULL = {
     "drain": {"devices": 1000, "per_device": 200, "naive_seconds": 20},
     "durability": {"devices": 1000, "per_device": 200},
+    "pg-drain": {"devices": 1000, "per_device": 100},
     "live": {"devices": 1000, "per_device": 200},
     "latency": {"rate": 5000, "seconds": 20, "devices": 1000},
     "api": {"rows": 10_000_000, "devices": 1000, "requests": 300},
@@ -31,6 +34,7 @@ FULL = {
 QUICK = {
     "drain": {"devices": 100, "per_device": 200, "naive_seconds": 5},
     "durability": {"devices": 100, "per_device": 200},
+    "pg-drain": {"devices": 100, "per_device": 200},
     "live": {"devices": 100, "per_device": 100},
     "latency": {"rate": 2000, "seconds": 5, "devices": 100},
     "api": {"rows": 200_000, "devices": 100, "requests": 100},
@@ -57,12 +61,17 @@ class Report:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, under 2 minutes")
-    parser.add_argument("--only", choices=["drain", "durability", "live", "latency", "api", "fleet"], action="append")
+    parser.add_argument("--only", choices=["drain", "durability", "pg-drain", "live", "latency", "api", "fleet"],
+                        action="append")
     parser.add_argument("--ingest-args", default="", help="extra arguments for manage.py ingest")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     ingest_args = tuple(args.ingest_args.split())
-    chosen = args.only or list(sizes)
+    postgres_url = os.environ.get("DATABASE_URL", "")
+    postgres_url = postgres_url if postgres_url.startswith("postgres") else ""
+    chosen = args.only or [name for name in sizes if name != "pg-drain" or postgres_url]
+    if "pg-drain" in chosen and not postgres_url:
+        sys.exit("pg-drain needs DATABASE_URL naming a PostgreSQL server: run it through scripts/with-postgres")
     report = Report()
     started = time.monotonic()
     print(f"# {'quick' if args.quick else 'full'} run on {platform.node()}, "
@@ -77,7 +86,7 @@ def main() -> None:
                 continue
             if name == "api":
                 report.add_all(api_bench.api_benchmark(root, **sizes["api"]))
-                if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+                if postgres_url:
                     # The same on PostgreSQL's partitioned table (make bench runs under scripts/with-postgres).
                     url = api_bench.fresh_postgres_database(os.environ["DATABASE_URL"], "telemetry_bench_api")
                     figures = api_bench.api_benchmark(root, **sizes["api"], database_url=url, alerts=False)
@@ -92,7 +101,10 @@ def main() -> None:
                 continue
             with LocalBroker(root / "broker") as broker:
                 workspace = ingest_bench.Workspace(root, broker)
-                if name == "drain":
+                if name == "pg-drain":
+                    report.add_all(postgres_drain.pg_drain_benchmark(
+                        workspace, Server(postgres_url), ingest_args=ingest_args, **sizes["pg-drain"]))
+                elif name == "drain":
                     figures = ingest_bench.drain_benchmark(workspace, ingest_args=ingest_args, **sizes["drain"])
                     report.add_all(figures)
                     report.add("ingest_vs_naive_ratio", figures["ingest_drain_rate"] / figures["naive_rate"])

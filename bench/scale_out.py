@@ -20,10 +20,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psutil
-import psycopg
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent / "backend"))
@@ -32,73 +30,10 @@ from devtools.broker import LocalBroker  # noqa: E402
 from devtools.processes import ManagedProcess  # noqa: E402
 
 import ingest_bench  # noqa: E402
+from cpu import cpu_seconds, used, with_children  # noqa: E402
+from postgres_server import Server, stored  # noqa: E402
 
 GROUP = "ingest"
-
-
-def with_database(url: str, name: str) -> str:
-    """`url` with its database replaced by `name`."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-class Server:
-    """The PostgreSQL server DATABASE_URL names: scratch databases and its processes' CPU."""
-
-    def __init__(self, url: str):
-        self.url = url
-        self.admin = with_database(url, "postgres")
-        with psycopg.connect(self.admin, autocommit=True) as connection:
-            data_dir = connection.execute("SHOW data_directory").fetchone()[0]
-        self.postmaster = psutil.Process(int((Path(data_dir) / "postmaster.pid").read_text().split()[0]))
-
-    def create(self, name: str) -> str:
-        with psycopg.connect(self.admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            connection.execute(f'CREATE DATABASE "{name}"')
-        return with_database(self.url, name)
-
-    def drop(self, name: str) -> None:
-        with psycopg.connect(self.admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    def processes(self) -> list[psutil.Process]:
-        return [self.postmaster, *self.postmaster.children(recursive=True)]
-
-
-def cpu_seconds(processes: list[psutil.Process]) -> dict[int, float]:
-    """user + system seconds of each process still alive, by pid."""
-    seconds = {}
-    for process in processes:
-        try:
-            times = process.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        seconds[process.pid] = times.user + times.system
-    return seconds
-
-
-def used(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU seconds spent between two snapshots (a process new since `before` counts from zero)."""
-    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
-
-
-def with_children(pids: list[int]) -> list[psutil.Process]:
-    found = []
-    for pid in pids:
-        try:
-            process = psutil.Process(pid)
-            found += [process, *process.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            continue
-    return found
-
-
-def stored(url: str) -> tuple[int, int]:
-    with psycopg.connect(url) as connection:
-        return connection.execute(
-            "SELECT count(*), count(DISTINCT (device_id, ts)) FROM telemetry_telemetry"
-        ).fetchone()
 
 
 def scenario(root: Path, server: Server, members: int, *, devices: int, per_device: int) -> dict:

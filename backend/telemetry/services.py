@@ -192,18 +192,7 @@ def telemetry_store_batch(
     # The database, just read, says which exist; the cache is only kept up to date.
     new_device_ids = (device_ids | heard.keys()) - existing
     # Built before the transaction: SQLite's write lock is held from BEGIN IMMEDIATE.
-    reading_rows = [
-        Telemetry(
-            device_id=reading.device_id,
-            ts=reading.ts,
-            temperature=reading.temperature,
-            humidity=reading.humidity,
-            battery=reading.battery,
-            extra=reading.extra,
-            received_at=received_at,
-        )
-        for reading, received_at in readings
-    ]
+    reading_rows = [_telemetry_row(reading, received_at) for reading, received_at in readings]
     counter = _RowCounter()
 
     with transaction.atomic():
@@ -232,6 +221,14 @@ def telemetry_store_batch(
         refused_devices=refused,
         statuses=len(links),
     )
+
+
+def _telemetry_row(reading: Reading, received_at: datetime) -> Telemetry:
+    """A reading's unsaved row. The values go by position, in the model's field order (id first),
+    as Django builds instances read from the database: about half the cost of keywords, paid
+    for every reading (test_reading_rows holds the order to the model)."""
+    return Telemetry(None, reading.device_id, reading.ts, reading.temperature, reading.humidity, reading.battery,
+                     reading.extra, received_at)
 
 
 def _newest_readings(readings: Iterable[Reading]) -> list[Reading]:
