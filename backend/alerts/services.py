@@ -18,7 +18,7 @@ from django.utils import timezone
 from alerts import rules
 from alerts.alert_log import log_alerts
 from alerts.high_temp import high_temp_evaluate
-from alerts.lifecycle import alert_new, alerts_clear, alerts_insert
+from alerts.lifecycle import alerts_clear, alerts_raise
 from alerts.models import Alert, AlertRule, DeviceAlertState
 from alerts.state_rows import ensure_states
 from alerts.status_flip import devices_flip_status
@@ -106,10 +106,8 @@ def devices_mark_offline(
         ids = [pk for pk, _ in due]
         # A device set ONLINE by hand still has its OFFLINE alert ACTIVE: the new one supersedes it.
         cleared = alerts_clear(ids, Alert.Type.OFFLINE, now=now)
-        raised = alerts_insert([
-            alert_new(pk, Alert.Type.OFFLINE, ts=now,
-                      payload=rules.offline_payload(last_seen=seen, offline_after=offline_after, source=source))
-            for pk, seen in due
+        raised = alerts_raise(Alert.Type.OFFLINE, ts=now, payloads=[
+            (pk, rules.offline_payload(last_seen=seen, offline_after=offline_after, source=source)) for pk, seen in due
         ])
         _record_offline(ids, since=now)
         _alerts_changed(raised=raised, cleared=cleared)
@@ -135,9 +133,8 @@ def devices_mark_link_offline(*, now: datetime, limit: int = DEVICES_PER_STATEME
             return DeviceStep(examined=0, alerts=0)
         ids = [pk for pk, _, _ in due]
         cleared = alerts_clear(ids, Alert.Type.OFFLINE, now=now)
-        raised = alerts_insert([
-            alert_new(pk, Alert.Type.OFFLINE, ts=now, payload=rules.will_offline_payload(last_seen=seen, since=since))
-            for pk, seen, since in due
+        raised = alerts_raise(Alert.Type.OFFLINE, ts=now, payloads=[
+            (pk, rules.will_offline_payload(last_seen=seen, since=since)) for pk, seen, since in due
         ])
         _record_offline(ids, since=now)
         _alerts_changed(raised=raised, cleared=cleared)
@@ -176,10 +173,8 @@ def devices_mark_online(*, now: datetime, limit: int = DEVICES_PER_STATEMENT) ->
             _cas_status(ids, old=Device.Status.OFFLINE, new=Device.Status.ONLINE)
             cleared = alerts_clear(ids, Alert.Type.OFFLINE, now=now)
             # ONLINE reports the end of an OFFLINE; nothing is left to act on, so it is born CLEARED.
-            raised = alerts_insert([
-                alert_new(pk, Alert.Type.ONLINE, ts=now, payload=rules.online_payload(offline_since=since),
-                          cleared=True)
-                for pk, since in back
+            raised = alerts_raise(Alert.Type.ONLINE, ts=now, cleared=True, payloads=[
+                (pk, rules.online_payload(offline_since=since)) for pk, since in back
             ])
             DeviceAlertState.objects.filter(pk__in=ids).update(offline_since=None, offline_last_seen=None)
             _alerts_changed(raised=raised, cleared=cleared)

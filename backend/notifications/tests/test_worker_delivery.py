@@ -21,6 +21,8 @@ def start_worker(start_process, platform_env, mqtt_broker):
     workers = []
 
     def start(**overrides):
+        # The tests' devices send nothing: on a slow run they would go OFFLINE and add deliveries.
+        overrides.setdefault("OFFLINE_AFTER_SECONDS", "3600")
         worker = start_process("process_tasks", "--duration=0", "--sleep=1",
                                env=platform_env(mqtt_broker, **overrides))
         worker.wait_for_output(r"worker started")
