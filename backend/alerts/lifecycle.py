@@ -5,6 +5,8 @@ a step clears the ACTIVE one before it raises the next, in the same transaction.
 """
 from datetime import datetime
 
+from django.db import DEFAULT_DB_ALIAS, connections
+
 from alerts.models import Alert
 from alerts.rules import SEVERITY
 
@@ -17,6 +19,50 @@ def alert_new(device_id: str, alert_type: str, *, ts: datetime, payload: dict, c
         device_id=device_id, alert_type=alert_type, ts=ts, payload=payload, severity=SEVERITY[alert_type],
         status=Alert.Status.CLEARED if cleared else Alert.Status.ACTIVE, cleared_at=ts if cleared else None,
     )
+
+
+def alerts_raise(alert_type: str, *, ts: datetime, payloads: list[tuple[str, dict]], cleared: bool = False
+                 ) -> list[Alert]:
+    """Save one alert of `alert_type` raised at `ts` per (device, payload), as alert_new makes them; the alerts.
+
+    A multi-row INSERT ... RETURNING id per batch. bulk_create renders each value of
+    each object anew (130 ms for 1,000 alerts on SQLite here, most of the time an
+    OFFLINE pass of 10,000 devices held the write lock); a device step's alerts differ
+    only in device and payload, so every other value is prepared once.
+    """
+    if not payloads:
+        return []
+    db = connections[DEFAULT_DB_ALIAS]
+    shared = alert_new("", alert_type, ts=ts, payload={}, cleared=cleared)
+    fields = [field for field in Alert._meta.concrete_fields if not field.primary_key]
+    varying = ("device_id", "payload")
+    fixed = [field for field in fields if field.attname not in varying]
+    fixed_values = [field.get_db_prep_save(field.pre_save(shared, True), db) for field in fixed]
+    payload_field = Alert._meta.get_field("payload")
+    quote = db.ops.quote_name
+    columns = [Alert._meta.get_field("device").column, payload_field.column, *(field.column for field in fixed)]
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    head = f"INSERT INTO {quote(Alert._meta.db_table)} ({', '.join(map(quote, columns))}) VALUES "
+    tail = f" RETURNING {quote(Alert._meta.pk.column)}"
+    # The saved alerts as a query would load them: every field in the model's order.
+    names = [field.attname for field in Alert._meta.concrete_fields]
+    template = [getattr(shared, name) for name in names]
+    at = {name: names.index(name) for name in (Alert._meta.pk.attname, *varying)}
+    batch = db.ops.bulk_batch_size(fields, payloads)
+    raised: list[Alert] = []
+    with db.cursor() as cursor:
+        for start in range(0, len(payloads), batch):
+            chunk = payloads[start : start + batch]
+            params = []
+            for device_id, payload in chunk:
+                params += [device_id, payload_field.get_db_prep_save(payload, db), *fixed_values]
+            cursor.execute(head + ", ".join([row] * len(chunk)) + tail, params)
+            # Rows come back in the order of VALUES, as bulk_create relies on too.
+            for (device_id, payload), (pk,) in zip(chunk, cursor.fetchall(), strict=True):
+                values = template.copy()
+                values[at["id"]], values[at["device_id"]], values[at["payload"]] = pk, device_id, payload
+                raised.append(Alert.from_db(db.alias, names, values))
+    return raised
 
 
 def alerts_clear(device_ids, alert_type: str, *, now: datetime) -> list[Alert]:

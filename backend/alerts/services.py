@@ -18,9 +18,10 @@ from django.utils import timezone
 from alerts import rules
 from alerts.alert_log import log_alerts
 from alerts.high_temp import high_temp_evaluate
-from alerts.lifecycle import alert_new, alerts_clear
+from alerts.lifecycle import alerts_clear, alerts_raise
 from alerts.models import Alert, AlertRule, DeviceAlertState
 from alerts.state_rows import ensure_states
+from alerts.status_flip import devices_flip_status
 from alerts.thresholds import DEFAULT, DEVICE, DEVICE_TYPE, FIELDS, RuleBook, rule_book_load
 from devices.models import Device
 
@@ -98,23 +99,16 @@ def devices_mark_offline(
     if not silent.exists():
         return DeviceStep(examined=0, alerts=0)  # the usual case, without taking SQLite's write lock
     with transaction.atomic():
-        # The rows stay locked until commit (PostgreSQL; SQLite holds its write lock
-        # from BEGIN), so the ingest cannot move last_seen between this read and the
-        # update, and a second worker skips them instead of transitioning them again.
-        due = list(
-            silent.select_for_update(skip_locked=True).order_by("last_seen").values_list("pk", "last_seen")[:limit]
-        )
+        due = devices_flip_status(silent.order_by("last_seen"), old=Device.Status.ONLINE, new=Device.Status.OFFLINE,
+                                  limit=limit)
         if not due:
             return DeviceStep(examined=0, alerts=0)
         ids = [pk for pk, _ in due]
-        _cas_status(ids, old=Device.Status.ONLINE, new=Device.Status.OFFLINE)
         # A device set ONLINE by hand still has its OFFLINE alert ACTIVE: the new one supersedes it.
         cleared = alerts_clear(ids, Alert.Type.OFFLINE, now=now)
-        raised = Alert.objects.bulk_create(
-            alert_new(pk, Alert.Type.OFFLINE, ts=now,
-                      payload=rules.offline_payload(last_seen=seen, offline_after=offline_after, source=source))
-            for pk, seen in due
-        )
+        raised = alerts_raise(Alert.Type.OFFLINE, ts=now, payloads=[
+            (pk, rules.offline_payload(last_seen=seen, offline_after=offline_after, source=source)) for pk, seen in due
+        ])
         _record_offline(ids, since=now)
         _alerts_changed(raised=raised, cleared=cleared)
     log_alerts("OFFLINE", [(pk, f"last seen {seen.isoformat()}") for pk, seen in due])
@@ -133,17 +127,15 @@ def devices_mark_link_offline(*, now: datetime, limit: int = DEVICES_PER_STATEME
     if not gone.exists():
         return DeviceStep(examined=0, alerts=0)
     with transaction.atomic():
-        due = list(gone.select_for_update(skip_locked=True).order_by().values_list("pk", "last_seen",
-                                                                                   "link_changed_at")[:limit])
+        due = devices_flip_status(gone.order_by(), old=Device.Status.ONLINE, new=Device.Status.OFFLINE, limit=limit,
+                                  columns=("last_seen", "link_changed_at"))
         if not due:
             return DeviceStep(examined=0, alerts=0)
         ids = [pk for pk, _, _ in due]
-        _cas_status(ids, old=Device.Status.ONLINE, new=Device.Status.OFFLINE)
         cleared = alerts_clear(ids, Alert.Type.OFFLINE, now=now)
-        raised = Alert.objects.bulk_create(
-            alert_new(pk, Alert.Type.OFFLINE, ts=now, payload=rules.will_offline_payload(last_seen=seen, since=since))
-            for pk, seen, since in due
-        )
+        raised = alerts_raise(Alert.Type.OFFLINE, ts=now, payloads=[
+            (pk, rules.will_offline_payload(last_seen=seen, since=since)) for pk, seen, since in due
+        ])
         _record_offline(ids, since=now)
         _alerts_changed(raised=raised, cleared=cleared)
     log_alerts("OFFLINE", [(pk, f"will published at {since.isoformat()}") for pk, _, since in due])
@@ -181,11 +173,9 @@ def devices_mark_online(*, now: datetime, limit: int = DEVICES_PER_STATEMENT) ->
             _cas_status(ids, old=Device.Status.OFFLINE, new=Device.Status.ONLINE)
             cleared = alerts_clear(ids, Alert.Type.OFFLINE, now=now)
             # ONLINE reports the end of an OFFLINE; nothing is left to act on, so it is born CLEARED.
-            raised = Alert.objects.bulk_create(
-                alert_new(pk, Alert.Type.ONLINE, ts=now, payload=rules.online_payload(offline_since=since),
-                          cleared=True)
-                for pk, since in back
-            )
+            raised = alerts_raise(Alert.Type.ONLINE, ts=now, cleared=True, payloads=[
+                (pk, rules.online_payload(offline_since=since)) for pk, since in back
+            ])
             DeviceAlertState.objects.filter(pk__in=ids).update(offline_since=None, offline_last_seen=None)
             _alerts_changed(raised=raised, cleared=cleared)
         if adopted:

@@ -118,6 +118,10 @@ class StrictBooleanField(serializers.Field):
         return value
 
 
+# The device list's filters; the fleet stats take the same, to page over the same devices.
+DEVICE_FILTERS = ("status", "search", "device_type", "location")
+
+
 class DeviceListParams(PageParams):
     status = UpperChoiceField(choices=Device.Status.choices, required=False)
     search = serializers.CharField(required=False, allow_blank=True, max_length=200,
@@ -155,7 +159,7 @@ class SeriesParams(serializers.Serializer):
     points = serializers.IntegerField(min_value=SERIES_MIN_POINTS, max_value=SERIES_MAX_POINTS, default=300)
 
 
-class FleetStatsParams(PageParams):
+class FleetStatsParams(DeviceListParams):
     window = WindowField(default=timedelta(minutes=5))
 
 

@@ -100,9 +100,8 @@ class DeviceListView(APIView):
     )
     def get(self, request):
         query = _validated(params.DeviceListParams, request)
-        page = device_page(limit=query["limit"], after=query.get("cursor"), status=query.get("status"),
-                           device_type=query.get("device_type"), location=query.get("location"),
-                           search=query.get("search"))
+        page = device_page(limit=query["limit"], after=query.get("cursor"),
+                           **{name: query[name] for name in params.DEVICE_FILTERS if name in query})
         return Response(serializers.DeviceSerializer(page.rows, many=True).data,
                         headers=next_link(request, page.next_after))
 
@@ -252,11 +251,14 @@ class FleetStatsView(APIView):
     def get(self, request):
         query = _validated(params.FleetStatsParams, request)
 
+        filters = {name: query[name] for name in params.DEVICE_FILTERS if name in query}
+
         def compute() -> dict:
-            page = fleet_window_stats(window=query["window"], limit=query["limit"], after=query.get("cursor"))
+            page = fleet_window_stats(window=query["window"], limit=query["limit"], after=query.get("cursor"),
+                                      **filters)
             return {"rows": page.rows, "next_after": page.next_after}
 
-        key = {"window": _seconds(query["window"]), "limit": query["limit"]}
+        key = {"window": _seconds(query["window"]), "limit": query["limit"], **filters}
         if "cursor" in query:
             key["after"] = query["cursor"]
         page = cached("stats/fleet", key, compute)

@@ -21,13 +21,12 @@ def _active_devices() -> QuerySet[Device]:
     return Device.objects.filter(decommissioned_at__isnull=True)
 
 
-def device_page(*, limit: int = PAGE_MAX_LIMIT, after: str | None = None, status: str | None = None,
-                device_type: str | None = None, location: str | None = None,
-                search: str | None = None) -> Page:
-    """Up to `limit` devices not decommissioned, in device_id order after `after`, with `latest`.
+def devices_filtered(*, after: str | None = None, status: str | None = None, device_type: str | None = None,
+                     location: str | None = None, search: str | None = None) -> QuerySet[Device]:
+    """The devices not decommissioned that the device list's filters let through, after `after`, by device_id.
 
     Filters: exact status, type and location; `search` a prefix of the id or the name.
-    Keyset paging on the primary key: a page costs the same however deep it is.
+    The one definition of a device list page's devices: the fleet stats page over the same.
     """
     filters = {"status": status, "device_type": device_type, "location": location}
     devices = _active_devices().filter(**{name: value for name, value in filters.items() if value is not None})
@@ -35,8 +34,22 @@ def device_page(*, limit: int = PAGE_MAX_LIMIT, after: str | None = None, status
         devices = devices.filter(Q(device_id__startswith=search) | Q(name__startswith=search))
     if after is not None:
         devices = devices.filter(device_id__gt=after)
-    rows = _rows_with_latest(devices.order_by("device_id")[: limit + 1])
+    return devices.order_by("device_id")
+
+
+def device_page(*, limit: int = PAGE_MAX_LIMIT, after: str | None = None, **filters) -> Page:
+    """Up to `limit` devices of devices_filtered(`filters`) after `after`, with `latest`.
+
+    Keyset paging on the primary key: a page costs the same however deep it is.
+    """
+    rows = _rows_with_latest(devices_filtered(after=after, **filters)[: limit + 1])
     return page_of(rows, limit=limit, key=lambda row: row["device_id"])
+
+
+def device_id_page(*, limit: int = PAGE_MAX_LIMIT, after: str | None = None, **filters) -> Page:
+    """The ids of the devices device_page(`limit`, `after`, `filters`) lists, and the same next cursor."""
+    ids = list(devices_filtered(after=after, **filters).values_list("device_id", flat=True)[: limit + 1])
+    return page_of(ids, limit=limit, key=lambda device_id: device_id)
 
 
 def device_get(*, device_id: str) -> dict | None:

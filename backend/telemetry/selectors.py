@@ -6,6 +6,7 @@ from django.db.models import Avg, Count, QuerySet, Sum
 from django.utils import timezone
 
 from devices.models import Device
+from devices.selectors import device_id_page
 from common.keyset import PAGE_MAX_LIMIT, Page, page_of
 from telemetry.bucketing import BucketStart, bucket_seconds_for
 from telemetry.models import DeviceMinute, FleetMinute, Telemetry
@@ -60,30 +61,31 @@ def telemetry_series(*, device_id: str, window: timedelta, points: int, now: dat
 
 
 def fleet_window_stats(*, window: timedelta, limit: int = PAGE_MAX_LIMIT, after: str | None = None,
-                       now: datetime | None = None) -> Page:
-    """Per-device averages over `window`, for up to `limit` devices with readings in it after `after`.
+                       now: datetime | None = None, **filters) -> Page:
+    """Per-device averages over `window` of the devices of device_page(`limit`, `after`, `filters`).
 
-    Windows within ROLLUP_RETENTION_MINUTES come from the minute rollups: the whole
-    minutes (by ts) that overlap the window. Longer ones read the readings, walking the
-    (device, ts) index once per device.
+    The page is the device list's page (same filters, order and cursor), so one request
+    covers exactly the devices of one page of the list; a device without readings in the
+    window has no row. Windows within ROLLUP_RETENTION_MINUTES come from the minute
+    rollups: the whole minutes (by ts) that overlap the window. Longer ones read the
+    readings, walking the (device, ts) index once per device.
     """
     now = now or timezone.now()
+    devices = device_id_page(limit=limit, after=after, **filters)
     if window <= timedelta(minutes=settings.ROLLUP_RETENTION_MINUTES):
-        rows = _rolled_window_stats(since=minute_of(now - window), limit=limit, after=after)
+        rows = _rolled_window_stats(since=minute_of(now - window), device_ids=devices.rows)
     else:
-        rows = _raw_window_stats(since=now - window, limit=limit, after=after)
-    return page_of(rows, limit=limit, key=lambda row: row["device_id"])
+        rows = _raw_window_stats(since=now - window, device_ids=devices.rows)
+    return Page(rows=rows, next_after=devices.next_after)
 
 
-def _rolled_window_stats(*, since: datetime, limit: int, after: str | None) -> list[dict]:
-    minutes = DeviceMinute.objects.filter(minute__gte=since)
-    if after is not None:
-        minutes = minutes.filter(device_id__gt=after)
+def _rolled_window_stats(*, since: datetime, device_ids: list[str]) -> list[dict]:
     groups = (
-        minutes.values("device_id")
+        DeviceMinute.objects.filter(device_id__in=device_ids, minute__gte=since)
+        .values("device_id")
         .annotate(points=Sum("count"), t_count=Sum("temperature_count"), t_sum=Sum("temperature_sum"),
                   h_count=Sum("humidity_count"), h_sum=Sum("humidity_sum"))
-        .order_by("device_id")[: limit + 1]
+        .order_by("device_id")
     )
     return [
         {
@@ -96,13 +98,12 @@ def _rolled_window_stats(*, since: datetime, limit: int, after: str | None) -> l
     ]
 
 
-def _raw_window_stats(*, since: datetime, limit: int, after: str | None) -> list[dict]:
-    devices = Device.objects.values("pk") if after is None else Device.objects.filter(pk__gt=after).values("pk")
+def _raw_window_stats(*, since: datetime, device_ids: list[str]) -> list[dict]:
     return list(
-        Telemetry.objects.filter(device_id__in=devices, ts__gte=since)
+        Telemetry.objects.filter(device_id__in=device_ids, ts__gte=since)
         .values("device_id")
         .annotate(avg_temperature=Avg("temperature"), avg_humidity=Avg("humidity"), data_points=Count("id"))
-        .order_by("device_id")[: limit + 1]
+        .order_by("device_id")
     )
 
 

@@ -403,7 +403,7 @@ describe('dashboard in Chromium against the real platform', () => {
     await page.getByRole('button', { name: `Offline (${(total - 3).toLocaleString('en-US')})` }).click();
     await shows(1, 50, 'device-004');
     // Every device of the page shown has readings in the last 5 minutes: the averages the page
-    // asked for (however many requests) must cover each of them.
+    // asked for (with its filter and cursor) must cover each of them.
     const asked = await waitFor('the offline page and its averages asked for', async () => {
       const urls = await page.evaluate(() => performance.getEntriesByType('resource').map((entry) => entry.name));
       const devices = urls.filter((url) => new URL(url).pathname === '/api/devices/' && url.includes('status=OFFLINE'));

@@ -117,3 +117,34 @@ def test_summary_counts_devices_by_status_and_the_active_alerts(client):
     make_alert(one, Alert.Type.HIGH_TEMP)
     make_alert(one, Alert.Type.OFFLINE, status=Alert.Status.CLEARED)
     assert client.get("/api/stats/summary/").json() == {"devices": 3, "online": 2, "offline": 1, "alerts_active": 1}
+
+
+def test_fleet_stats_take_the_device_list_filters_and_page_with_its_cursor(client, settings):
+    settings.API_CACHE_SECONDS = 0
+    now = timezone.now()
+    for index in range(6):
+        device = make_device(f"pump-{index}", status=Device.Status.OFFLINE if index % 2 else Device.Status.ONLINE,
+                             device_type="pump", location="hall" if index < 4 else "yard")
+        if index != 2:  # pump-2 has no readings in the window: it is on the page, without a row
+            make_readings(device, 2, start=now - timedelta(seconds=30))
+    make_readings(make_device("boiler-1", device_type="boiler"), 2, start=now - timedelta(seconds=30))
+    gone = make_device("pump-9", device_type="pump")
+    make_readings(gone, 2, start=now - timedelta(seconds=30))
+    Device.objects.filter(pk=gone.pk).update(decommissioned_at=now)
+    for query in ("status=online", "search=pump", "device_type=pump", "location=hall", "search=pump&status=ONLINE"):
+        devices = client.get(f"/api/devices/?limit=2&{query}")
+        stats = client.get(f"/api/stats/fleet/?window=5m&limit=2&{query}")
+        page = [row["device_id"] for row in devices.json()]
+        assert [row["device_id"] for row in stats.json()] == [d for d in page if d != "pump-2"], query
+        # The same cursor: the next page of the stats is that of the list.
+        list_next = NEXT.match(devices.headers["Link"])["url"].split("cursor=")[1]
+        assert NEXT.match(stats.headers["Link"])["url"].split("cursor=")[1] == list_next, query
+    assert _walk(client, "/api/stats/fleet/?window=5m&limit=2&device_type=pump")[0] == [
+        "pump-0", "pump-1", "pump-3", "pump-4", "pump-5"]
+    assert _walk(client, "/api/stats/fleet/?window=2h&limit=1&location=yard") == (["pump-4", "pump-5"], 2)
+
+
+@pytest.mark.parametrize("query", ["status=asleep", "device_type=" + "x" * 101])
+def test_a_bad_filter_of_the_fleet_stats_is_a_400_naming_it(client, query):
+    response = client.get(f"/api/stats/fleet/?{query}")
+    assert response.status_code == 400 and response.json()["field"] == query.split("=")[0]

@@ -123,10 +123,11 @@ function matchingDevices(state: FakeApiState, params: URLSearchParams): Device[]
 
 /**
  * One page of rows ordered by device id after the `cursor` (the last id of the page
- * before), with a Link header to the next page; a server without paging answers all rows.
+ * before), and the cursor of the next page (null on the last); a server without paging
+ * answers all rows.
  */
-function paged<T extends { device_id: string }>(state: FakeApiState, url: URL, rows: T[]): Response {
-  if (!state.paging) return json(rows);
+function pageOf<T extends { device_id: string }>(state: FakeApiState, url: URL, rows: T[]): { rows: T[]; next: string | null } | Response {
+  if (!state.paging) return { rows, next: null };
   const limit = limitParam(url.searchParams, DEFAULT_PAGE, 1000);
   if (limit instanceof Response) return limit;
   const cursor = url.searchParams.get('cursor');
@@ -134,13 +135,23 @@ function paged<T extends { device_id: string }>(state: FakeApiState, url: URL, r
   const sorted = [...rows].sort((a, b) => a.device_id.localeCompare(b.device_id));
   const rest = after === null ? sorted : sorted.filter((row) => row.device_id > after);
   const page = rest.slice(0, limit);
-  const response = json(page);
-  if (rest.length > limit) {
-    const next = new URL(url);
-    next.searchParams.set('cursor', btoa(page[page.length - 1].device_id));
-    response.headers.set('Link', `<${next.href}>; rel="next"`);
+  return { rows: page, next: rest.length > limit ? btoa(page[page.length - 1].device_id) : null };
+}
+
+/** `body` as JSON with a Link header to the page at `next`, if any. */
+function withNextLink(body: unknown, url: URL, next: string | null): Response {
+  const response = json(body);
+  if (next !== null) {
+    const link = new URL(url);
+    link.searchParams.set('cursor', next);
+    response.headers.set('Link', `<${link.href}>; rel="next"`);
   }
   return response;
+}
+
+function paged<T extends { device_id: string }>(state: FakeApiState, url: URL, rows: T[]): Response {
+  const page = pageOf(state, url, rows);
+  return page instanceof Response ? page : withNextLink(page.rows, url, page.next);
 }
 
 function route(state: FakeApiState, url: URL, method: string, headers: Headers, body: Record<string, unknown>): Response {
@@ -175,9 +186,14 @@ function route(state: FakeApiState, url: URL, method: string, headers: Headers, 
     return device ? json(device) : json({ error: `unknown device '${id}'` }, 404);
   }
   if (path === '/api/stats/fleet/') {
-    // As the API: the devices with readings in the window, paged by the same cursor, and
-    // no status, search or type filter.
-    return paged(state, url, state.fleetStats);
+    // As the API: a page of the device list (same filters, cursor and Link), each of its
+    // devices with readings in the window as a row.
+    const devices = matchingDevices(state, params);
+    if (devices instanceof Response) return devices;
+    const page = pageOf(state, url, devices);
+    if (page instanceof Response) return page;
+    const ids = new Set(page.rows.map((d) => d.device_id));
+    return withNextLink(state.fleetStats.filter((stats) => ids.has(stats.device_id)), url, page.next);
   }
   if (path === '/api/stats/summary/' && state.paging) {
     const online = state.devices.filter((d) => d.status === 'ONLINE').length;

@@ -1674,8 +1674,21 @@ export interface operations {
       query?: {
         /** @description The opaque cursor of a `Link: <...>; rel="next"` header. */
         cursor?: string;
+        /** @description Exact match. */
+        device_type?: string;
         /** @description Devices per page; without it, the first 1,000. */
         limit?: number;
+        /** @description Exact match. */
+        location?: string;
+        /** @description A prefix of the device id or of the name (case included). */
+        search?: string;
+        /**
+         * @description Case-insensitive.
+         *
+         * * `ONLINE` - Online
+         * * `OFFLINE` - Offline
+         */
+        status?: "ONLINE" | "OFFLINE";
         /** @description A number and a unit (s, m, h or d), longer than zero and at most 30d. */
         window?: string;
       };

@@ -77,9 +77,9 @@ export function FleetOverview({ status, query, deviceType, onStatusChange, onQue
   );
   const pages = useCursorStack(JSON.stringify(filters));
   const pageQuery = useDevicePage(filters, pages.cursor);
-  // The averages are asked for once the page they cover is known, not for the page before it.
-  const lastDeviceId = pageQuery.isPlaceholderData ? undefined : pageQuery.data?.items.at(-1)?.device_id;
-  const statsQuery = useFleetStats('5m', filters, pages.cursor, lastDeviceId);
+  // The averages are asked for once the page they cover is in and has devices, not for the page before it.
+  const pageHasDevices = !pageQuery.isPlaceholderData && (pageQuery.data?.items.length ?? 0) > 0;
+  const statsQuery = useFleetStats('5m', filters, pages.cursor, pageHasDevices);
   const { data: summary } = useFleetSummary();
 
   const page = pageQuery.data;
