@@ -3,6 +3,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from alerts.models import Alert
 from alerts.rules import SEVERITY
@@ -89,6 +90,11 @@ def make_webhook(url: str = "http://127.0.0.1:9/hook", **fields) -> WebhookSubsc
 def make_email(recipients=("ops@example.com",), **fields) -> EmailSubscription:
     fields.setdefault("name", "on-call")
     return EmailSubscription.objects.create(recipients=list(recipients), **fields)
+
+
+def make_token(user) -> str:
+    """The API token of `user` (made on first use), as `manage.py drf_create_token` gives it."""
+    return Token.objects.get_or_create(user=user)[0].key
 
 
 def _pk(device: Device | str) -> str:

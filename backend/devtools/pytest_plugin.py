@@ -90,6 +90,18 @@ def platform_env(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
+def staff(django_user_model):
+    """A staff user: allowed every write of the API."""
+    return django_user_model.objects.create_user("operator", password="unused-in-tests", is_staff=True)
+
+
+@pytest.fixture
+def viewer(django_user_model):
+    """A signed-in user who is not staff: allowed the reads alone."""
+    return django_user_model.objects.create_user("viewer", password="unused-in-tests")
+
+
+@pytest.fixture
 def start_command(tmp_path):
     """Start child processes (ManagedProcess options by name); all still running are killed after the test."""
     started: list[ManagedProcess] = []

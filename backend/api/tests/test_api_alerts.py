@@ -2,28 +2,15 @@
 from datetime import timedelta
 
 import pytest
-from django.core.management import call_command
-from rest_framework.authtoken.models import Token
 
 from alerts.models import Alert, AlertRule
-from devtools.factories import make_alert, make_device
+from devtools.factories import make_alert, make_device, make_token
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff(django_user_model):
-    return django_user_model.objects.create_user("operator", password="unused-in-tests", is_staff=True)
-
-
-@pytest.fixture
-def viewer(django_user_model):
-    return django_user_model.objects.create_user("viewer", password="unused-in-tests")
-
-
 def token_header(user) -> dict:
-    call_command("drf_create_token", user.username, stdout=open("/dev/null", "w"))
-    return {"Authorization": f"Token {Token.objects.get(user=user).key}"}
+    return {"Authorization": f"Token {make_token(user)}"}
 
 
 @pytest.fixture

@@ -18,16 +18,6 @@ START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 HEADER = ["device_id", "ts", "temperature", "humidity", "battery"]
 
 
-@pytest.fixture
-def staff(django_user_model):
-    return django_user_model.objects.create_user("operator", password="unused-in-tests", is_staff=True)
-
-
-@pytest.fixture
-def viewer(django_user_model):
-    return django_user_model.objects.create_user("viewer", password="unused-in-tests")
-
-
 def body_of(response) -> bytes:
     assert isinstance(response, StreamingHttpResponse)
     return b"".join(response.streaming_content)

@@ -1,30 +1,13 @@
 """Who may read and write: staff for writes (session with CSRF, or token), reads open or closed by API_READ_AUTH."""
 import pytest
-from django.core.management import call_command
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
-from devtools.factories import make_device
+from devtools.factories import make_device, make_token
 from devices.models import Device
 
 pytestmark = pytest.mark.django_db
 
 DEV_SERVER = "http://localhost:5173"
-
-
-@pytest.fixture
-def staff(django_user_model):
-    return django_user_model.objects.create_user("operator", password="unused-in-tests", is_staff=True)
-
-
-@pytest.fixture
-def viewer(django_user_model):
-    return django_user_model.objects.create_user("viewer", password="unused-in-tests")
-
-
-def token_for(user) -> str:
-    call_command("drf_create_token", user.username, stdout=open("/dev/null", "w"))
-    return Token.objects.get(user=user).key
 
 
 def csrf_client(user) -> tuple[Client, str]:
@@ -41,13 +24,13 @@ def write(client, **headers):
 
 
 def test_a_staff_token_made_with_drf_create_token_passes_the_write_check(client, staff):
-    response = write(client, Authorization=f"Token {token_for(staff)}")
+    response = write(client, Authorization=f"Token {make_token(staff)}")
     assert response.status_code == 405
     assert not Device.objects.filter(device_id="new").exists()
 
 
 def test_a_token_of_a_user_who_is_not_staff_cannot_write(client, viewer):
-    response = write(client, Authorization=f"Token {token_for(viewer)}")
+    response = write(client, Authorization=f"Token {make_token(viewer)}")
     assert response.status_code == 403
     assert response.json() == {"error": "You do not have permission to perform this action."}
 
@@ -105,7 +88,7 @@ def test_with_api_read_auth_reads_need_a_signed_in_user(client, settings, viewer
     assert response.status_code == 403
     assert response.json() == {"error": "Authentication credentials were not provided."}
 
-    assert client.get("/api/devices/", headers={"Authorization": f"Token {token_for(viewer)}"}).status_code == 200
+    assert client.get("/api/devices/", headers={"Authorization": f"Token {make_token(viewer)}"}).status_code == 200
     client.force_login(viewer)
     assert client.get("/api/devices/device-001/").status_code == 200
 
