@@ -2,24 +2,17 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+
+from devtools.migrations import migrate_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BEFORE = [("alerts", "0002_worker_state")]
 AFTER = [("alerts", "0005_one_active_alert")]
 
 
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 def test_existing_alerts_get_a_status_a_severity_and_cleared_at():
-    apps = migrate(BEFORE)
+    apps = migrate_to(BEFORE)
     try:
         Device = apps.get_model("devices", "Device")
         Alert = apps.get_model("alerts", "Alert")
@@ -42,7 +35,7 @@ def test_existing_alerts_get_a_status_a_severity_and_cleared_at():
             "away_new": alert(away, "OFFLINE", 3),
             "back_offline": alert(back, "OFFLINE", 6), "back_online": alert(back, "ONLINE", 4),
         }
-        apps = migrate(AFTER)
+        apps = migrate_to(AFTER)
         Alert = apps.get_model("alerts", "Alert")
         rows = {name: Alert.objects.get(pk=pk) for name, pk in ids.items()}
         active = {name for name, row in rows.items() if row.status == "ACTIVE"}
@@ -55,4 +48,4 @@ def test_existing_alerts_get_a_status_a_severity_and_cleared_at():
             "away_online": "info", "away_new": "critical", "back_offline": "critical", "back_online": "info",
         }
     finally:
-        migrate(AFTER)
+        migrate_to(AFTER)

@@ -6,12 +6,11 @@ from datetime import timedelta
 import orjson
 import pytest
 from django.core.cache import caches
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from devices.models import Device
 from devices.services import device_register
+from devtools.migrations import migrate_to, migrate_to_latest
 from devtools.waiting import wait_until
 from telemetry.models import Telemetry
 from telemetry.payload import Reading
@@ -99,9 +98,7 @@ def test_two_ingest_members_writing_one_devices_readings_leave_its_newest(
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_fills_the_newest_values_from_the_stored_readings():
-    executor = MigrationExecutor(connection)
-    executor.migrate([("telemetry", "0003_telemetry_partitioned"), ("devices", "0004_link_state")])
-    apps = executor.loader.project_state([("telemetry", "0003_telemetry_partitioned")]).apps
+    apps = migrate_to([("telemetry", "0003_telemetry_partitioned"), ("devices", "0004_link_state")])
     try:
         OldDevice, OldReading = apps.get_model("devices", "Device"), apps.get_model("telemetry", "Telemetry")
         now = timezone.now()
@@ -110,9 +107,8 @@ def test_the_migration_fills_the_newest_values_from_the_stored_readings():
         for seconds, temperature in ((0, 25.0), (-60, 10.0), (-30, 15.0)):
             OldReading.objects.create(device=device, ts=now + timedelta(seconds=seconds), temperature=temperature,
                                       battery=50.0 + seconds, received_at=now)
-        MigrationExecutor(connection).migrate([("telemetry", "0004_fill_device_latest")])
+        migrate_to([("telemetry", "0004_fill_device_latest")])
         assert latest("old-1") == (now, 25.0, None, 50.0)
         assert latest("silent") == (None, None, None, None)
     finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
+        migrate_to_latest()

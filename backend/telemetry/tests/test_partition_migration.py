@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from devtools.migrations import migrate_to, migrate_to_latest
 from telemetry import partitions
 from telemetry.models import Telemetry
 from telemetry.retention import readings_prune
@@ -22,18 +22,12 @@ AFTER = [("telemetry", "0003_telemetry_partitioned")]
 BACKFILL = datetime(2001, 6, 1, tzinfo=UTC)
 
 
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.fixture
 def migrated_back():
     """Start from the migration before; leave the database fully migrated for the next test."""
-    yield migrate(BEFORE)
-    migrate(BEFORE)
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    yield migrate_to(BEFORE)
+    migrate_to(BEFORE)
+    migrate_to_latest()
 
 
 def table_kind() -> str:
@@ -56,7 +50,7 @@ def test_existing_readings_move_into_the_partitions_and_back(migrated_back):
     before = seed_old_table(migrated_back, now)
     assert table_kind() == "r"
 
-    migrate(AFTER)
+    migrate_to(AFTER)
 
     assert table_kind() == "p"
     assert sorted(Telemetry.objects.values_list("id", "ts")) == before
@@ -71,7 +65,7 @@ def test_existing_readings_move_into_the_partitions_and_back(migrated_back):
     # The identity goes on after the moved rows.
     assert Telemetry.objects.create(device_id="d1", ts=now + timedelta(seconds=1), received_at=now).id > before[-1][0]
 
-    migrate(BEFORE)
+    migrate_to(BEFORE)
 
     assert table_kind() == "r"
     assert sorted(Telemetry.objects.values_list("id", "ts"))[:3] == before
@@ -86,7 +80,7 @@ def test_without_pg_partman_the_table_has_a_default_partition_and_retention_dele
     migration = importlib.import_module("telemetry.migrations.0003_telemetry_partitioned")
     monkeypatch.setattr(migration, "_partman_parent", lambda *args: False)
 
-    migrate(AFTER)
+    migrate_to(AFTER)
 
     assert table_kind() == "p"
     assert partitions.partition_names() == [partitions.DEFAULT_PARTITION]

@@ -2,8 +2,8 @@
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from devtools.migrations import migrate_to, migrate_to_latest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -12,17 +12,11 @@ AFTER = [("telemetry", "0002_rejection_digest_device_id")]
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.fixture
 def migrated_back():
     """Start from the migration before; leave the database fully migrated for the next test."""
-    yield migrate(BEFORE)
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    yield migrate_to(BEFORE)
+    migrate_to_latest()
 
 
 def test_old_rows_get_a_unique_key_and_their_device_id(migrated_back):
@@ -32,7 +26,7 @@ def test_old_rows_get_a_unique_key_and_their_device_id(migrated_back):
         Old.objects.create(topic="devices/d1/telemetry", payload="junk", reason="invalid JSON", received_at=NOW)
     Old.objects.create(topic="devices/bad id/telemetry", payload="{}", reason="topic", received_at=NOW)
 
-    new_apps = migrate(AFTER)
+    new_apps = migrate_to(AFTER)
     New = new_apps.get_model("telemetry", "RejectedMessage")
     rows = list(New.objects.order_by("id").values_list("id", "device_id", "digest"))
     assert [(device_id, digest) for _, device_id, digest in rows] == [
