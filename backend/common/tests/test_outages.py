@@ -4,21 +4,14 @@ import logging
 import pytest
 
 from common.outages import OutageLog
+from devtools.clock import FakeClock
 
 log = logging.getLogger("tests.outages")
 
 
-class FakeClock:
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture
 def clock():
-    return FakeClock()
+    return FakeClock(start=100.0)
 
 
 def messages(caplog):

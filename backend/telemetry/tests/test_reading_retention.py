@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from devices.models import Device
+from devtools.clock import FakeClock
 from devtools.waiting import wait_until
 from telemetry import retention
 from telemetry.models import Telemetry
@@ -104,14 +105,6 @@ def test_the_running_worker_deletes_old_readings_and_keeps_newer_ones(mqtt_broke
     assert remaining(now) == [("d1", timedelta(hours=1)), ("d2", timedelta(minutes=1))]
     assert worker.terminate(timeout=10) == 0
     assert "Traceback" not in worker.output()
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
 
 
 @sqlite_only

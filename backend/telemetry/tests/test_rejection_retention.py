@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from devtools.clock import FakeClock
 from telemetry import retention
 from telemetry.models import RejectedMessage
 from telemetry.retention import RejectionPruning, rejections_prune
@@ -57,14 +58,6 @@ def test_retention_zero_keeps_everything():
     make_rejections(timedelta(days=3650), timedelta(days=1))
     assert rejections_prune(now=NOW, retention_days=0).deleted == 0
     assert RejectedMessage.objects.count() == 2
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
 
 
 @pytest.mark.django_db
