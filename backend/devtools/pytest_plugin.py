@@ -2,7 +2,9 @@
 import itertools
 import json
 import os
+import shutil
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -37,19 +39,50 @@ def sqlite_test_database() -> Path:
     return Path(connection.settings_dict["NAME"])
 
 
-@pytest.fixture
-def postgres_database():
-    """A fresh PostgreSQL database on the local server, dropped after the test."""
-    try:
-        import psycopg
+@pytest.fixture(scope="session")
+def postgres_admin_url():
+    """A PostgreSQL server where a test may create and drop databases: FAULTS_POSTGRES_URL's
+    (default the local one) when it answers, else a private server on a free port, removed
+    after the session."""
+    import psycopg
 
-        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except Exception as error:  # noqa: BLE001 - any failure to connect means "not available"
-        pytest.skip(f"no PostgreSQL reachable at {POSTGRES_ADMIN_URL} (set FAULTS_POSTGRES_URL): {error}")
+    from devtools.postgres_replica import PostgresServer, postgres_bin_dir
+
+    try:
+        psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3).close()
+        yield POSTGRES_ADMIN_URL
+        return
+    except psycopg.OperationalError:
+        pass
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (make test installs it)")
+    # Not under pytest's tmp_path: its folders are closed to the postgres user.
+    folder = Path(tempfile.mkdtemp(prefix="telemetry-faults-pg-"))
+    os.chmod(folder, 0o755)
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    server = PostgresServer(bin_dir, folder / "data")
+    try:
+        server.run("initdb", "--auth=trust", "--username=postgres", "--encoding=UTF8", "--no-sync",
+                   "-D", str(server.data_dir))
+        server.start()
+        yield server.url()
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_database(postgres_admin_url):
+    """A fresh PostgreSQL database on `postgres_admin_url`'s server, dropped after the test."""
+    import psycopg
+
+    admin = psycopg.connect(postgres_admin_url, autocommit=True, connect_timeout=10)
     name = f"telemetry_faults_{uuid.uuid4().hex[:10]}"
     admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield admin, name, f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+        yield admin, name, f"{postgres_admin_url.rsplit('/', 1)[0]}/{name}"
     finally:
         admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
         admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
