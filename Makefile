@@ -16,7 +16,7 @@ help:
 	@echo "make test         install what is missing and run every test"
 	@echo "make test-postgres  the backend suite on PostgreSQL (a private cluster unless DATABASE_URL names one)"
 	@echo "make bench-quick  a two-minute benchmark (make bench: the full one)"
-	@echo "make bench-fleet  100,000 seeded devices (20 M readings on PostgreSQL, 10 M on SQLite), 50 pollers, a 10,000-device simulator"
+	@echo "make bench-fleet  100,000 seeded devices (100 M readings on PostgreSQL, 10 M on SQLite), 50 pollers, a 10,000-device simulator"
 
 deps: venv mosquitto
 

@@ -76,7 +76,7 @@ PLANS = {
     "full": Plan([Fleet(1000, {"sqlite": 1_000_000, "pg": 1_000_000}),
                   Fleet(10_000, {"sqlite": 2_000_000, "pg": 2_000_000})],
                  requests=200, poller_seconds=30, saturation_seconds=15),
-    "fleet": Plan([Fleet(100_000, {"sqlite": 10_000_000, "pg": 20_000_000})], requests=200, poller_seconds=60,
+    "fleet": Plan([Fleet(100_000, {"sqlite": 10_000_000, "pg": 100_000_000})], requests=200, poller_seconds=60,
                   saturation_seconds=30),
 }
 
@@ -250,7 +250,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="1,000 devices, 100,000 readings")
-    size.add_argument("--fleet", action="store_true", help="100,000 devices, 10 M readings (SQLite), 20 M (PostgreSQL)")
+    size.add_argument("--fleet", action="store_true", help="100,000 devices, 10 M readings (SQLite), 100 M (PostgreSQL)")
     parser.add_argument("--database", choices=["sqlite", "pg"], action="append",
                         help="only these (default: SQLite, and PostgreSQL when DATABASE_URL names a server)")
     parser.add_argument("--keep", action="store_true",
