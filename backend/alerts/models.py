@@ -118,6 +118,23 @@ class ReadingWatermark(models.Model):
         return f"{self.name} at {self.position} ({len(self.gaps)} open gaps)"
 
 
+class HeardWatermark(models.Model):
+    """How far the ONLINE step has looked for OFFLINE devices heard again (one row).
+
+    Every OFFLINE device whose `last_seen` is at or before `heard_until` has been judged,
+    except one whose batch the ingest committed more than alerts.services.HEARD_OVERLAP
+    after receiving it; those, and devices set OFFLINE by hand, are found by the full
+    scan of every OFFLINE device that last started at `full_scan_at` (docs/alerts.md).
+    """
+
+    name = models.CharField(primary_key=True, max_length=32)
+    heard_until = models.DateTimeField()
+    full_scan_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name}: heard until {self.heard_until:%Y-%m-%d %H:%M:%S}"
+
+
 class AlertRule(models.Model):
     """Thresholds of one device type or one device; an empty field inherits.
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from devtools.migrations import migrate_to
+from devtools.migrations import migrate_to, migrate_to_latest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BEFORE = [("alerts", "0002_worker_state")]
@@ -48,4 +48,4 @@ def test_existing_alerts_get_a_status_a_severity_and_cleared_at():
             "away_online": "info", "away_new": "critical", "back_offline": "critical", "back_online": "info",
         }
     finally:
-        migrate_to(AFTER)
+        migrate_to_latest()

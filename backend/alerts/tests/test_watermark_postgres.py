@@ -1,6 +1,5 @@
 """On PostgreSQL, a reading whose transaction commits after a higher id is still evaluated once."""
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from alerts import high_temp
@@ -9,22 +8,6 @@ from devtools.factories import make_device, make_temperature_readings
 from telemetry.models import Telemetry
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def other_writer():
-    """A second connection, like another ingest process, whose transaction the test controls."""
-    if connection.vendor != "postgresql":
-        pytest.skip("out-of-order commits need concurrent writers (PostgreSQL)")
-    import psycopg
-
-    settings = connection.settings_dict
-    conn = psycopg.connect(
-        dbname=settings["NAME"], user=settings["USER"] or None, password=settings["PASSWORD"] or None,
-        host=settings["HOST"] or None, port=settings["PORT"] or None,
-    )
-    yield conn
-    conn.close()
 
 
 def test_a_reading_committed_after_a_higher_id_raises_its_alert_once(other_writer):
