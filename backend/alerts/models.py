@@ -29,7 +29,8 @@ class Alert(models.Model):
         ACTIVE = "ACTIVE"
         CLEARED = "CLEARED"
 
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="alerts")
+    # No index of its own: alert_device_newest (device, -ts) serves every lookup by device.
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="alerts", db_index=False)
     alert_type = models.CharField(max_length=16, choices=Type.choices)
     ts = models.DateTimeField()
     payload = models.JSONField(default=dict, blank=True)
@@ -38,12 +39,18 @@ class Alert(models.Model):
     cleared_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False,
     )
 
     class Meta:
         ordering = ["-ts", "-id"]
+        # Each index costs every INSERT of a wave of OFFLINE alerts (docs/performance.md).
         indexes = [
+            # Deleting a user nulls its acknowledgements; an alert is born unacknowledged, so
+            # a partial index is never written when alerts are raised.
+            models.Index(fields=["acknowledged_by"], condition=models.Q(acknowledged_by__isnull=False),
+                         name="alert_acknowledged_by"),
             models.Index(fields=["-ts", "-id"], name="alert_newest"),
             models.Index(fields=["device", "-ts"], name="alert_device_newest"),
             models.Index(fields=["alert_type", "-ts"], name="alert_type_newest"),
