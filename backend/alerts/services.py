@@ -210,6 +210,10 @@ def devices_mark_online(
     return DeviceStep(examined=len(rows), alerts=len(back))
 
 
+def _oldest_due(heard_after: datetime | None) -> datetime | None:
+    return _heard_again(heard_after).aggregate(oldest=Min("last_seen"))["oldest"]
+
+
 def devices_mark_heard_online(*, now: datetime | None = None) -> int:
     """The ONLINE step of a pass: the OFFLINE devices heard since the watermark, or all of them
     when a full scan is due; the alerts raised.
@@ -222,8 +226,12 @@ def devices_mark_heard_online(*, now: datetime | None = None) -> int:
     mark = HeardWatermark.objects.filter(pk=HEARD_WATERMARK_NAME).first()
     full = mark is None or scan_started - mark.full_scan_at >= HEARD_FULL_SCAN_EVERY
     heard_after = None if mark is None else mark.heard_until
-    alerts = _repeat(lambda: devices_mark_online(now=now or timezone.now(), heard_after=None if full else heard_after))
-    oldest_pending = _heard_again(heard_after).aggregate(oldest=Min("last_seen"))["oldest"]
+    alerts = 0
+    oldest_pending = _oldest_due(heard_after)
+    if full or oldest_pending is not None:  # a quiet pass: this one read of the index, nothing else
+        alerts = _repeat(lambda: devices_mark_online(now=now or timezone.now(),
+                                                     heard_after=None if full else heard_after))
+        oldest_pending = _oldest_due(heard_after)
     heard_until = heard_until_next(scan_started=scan_started, overlap=HEARD_OVERLAP, oldest_pending=oldest_pending)
     if mark is None:
         HeardWatermark.objects.bulk_create(
