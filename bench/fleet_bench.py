@@ -227,7 +227,7 @@ def fleet_figures(root: Path, plan: Plan, kinds: list[str], *, keep: bool, data_
                 print(f"# {name}: the device list is {'paged' if paged else 'not paged'}", flush=True)
                 for key, value in latencies(port, fleet, plan.requests, paged=paged).items():
                     report(f"{name}_{key}", value)
-                if kind == "pg" and fleet is plan.fleets[-1] and plan.poller_seconds and pollers.wrk_available():
+                if kind == "pg" and fleet is plan.fleets[-1] and plan.poller_seconds:
                     base = f"http://127.0.0.1:{port}"
                     load = pollers.dashboard_tabs(base, tabs=plan.tabs, seconds=plan.poller_seconds,
                                                   devices=fleet.devices, prefix=PREFIX, paged=paged)
@@ -259,6 +259,8 @@ def main() -> None:
     args = parser.parse_args()
     plan = PLANS["quick" if args.quick else "fleet" if args.fleet else "full"]
     kinds = args.database or database_kinds()
+    if "pg" in kinds and plan.poller_seconds and not pollers.wrk_available():
+        sys.exit("the concurrent dashboard tabs need Debian's wrk: make wrk (make bench and bench-fleet install it)")
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as root:
         data_dir = args.data_dir or Path(root)
         data_dir.mkdir(parents=True, exist_ok=True)
