@@ -26,6 +26,8 @@ from telemetry.rejections import (
 
 # Serializes the rejection sampling of concurrent batches on PostgreSQL ("reject").
 _REJECTIONS_LOCK_KEY = 0x72656A656374
+# Serializes concurrent batches' updates of the devices' newest values on PostgreSQL ("heard").
+_DEVICES_HEARD_LOCK_KEY = 0x6865617264
 _HOUR = timedelta(hours=1)
 
 UNKNOWN_DEVICE = "unknown device"
@@ -267,6 +269,11 @@ def devices_heard(*, readings: Iterable[Reading], last_seen: datetime | None = N
     where = f"({newer} OR d.last_seen IS NULL OR d.last_seen < %(seen)s)"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # Batches of other writers and ingest processes update the same devices, and an
+            # UPDATE ... FROM locks its rows in whatever order its plan visits them: two of them
+            # could deadlock. One lock held from here to the commit orders them; the readings'
+            # INSERTs before it still run side by side.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_DEVICES_HEARD_LOCK_KEY])
             cursor.execute(
                 f"UPDATE {table} AS d SET {', '.join(assignments)} FROM unnest(%(ids)s::text[],"
                 " %(ts)s::timestamptz[], %(temperature)s::float8[], %(humidity)s::float8[], %(battery)s::float8[])"

@@ -3,11 +3,10 @@ import logging
 import queue
 import sys
 import threading
+import time
 from dataclasses import dataclass
-from datetime import datetime
 
 import paho.mqtt.client as mqtt
-from django.utils import timezone
 
 from common.outages import OutageLog
 from telemetry.link_status import is_status_topic
@@ -15,10 +14,11 @@ from telemetry.link_status import is_status_topic
 log = logging.getLogger("telemetry.ingest")
 
 # Payload bytes the ingest holds (received, not yet committed or given up) before it
-# stops reading from the broker. Room for the writer's two batches and an open one at
-# the batch byte cap (1 MiB each); typical readings never get near it (the broker's
-# 5,000-message window is about 500 KB of them). Mosquitto's own max_inflight_bytes
-# cannot be relied on for this (see mosquitto.conf).
+# stops reading from the broker. Room for one writer's two batches and an open one at
+# the batch byte cap (1 MiB each; with two writers, big payloads leave fewer waiting).
+# Typical readings never get near it (the broker's 10,000-message window is about
+# 1.5 MB of them). Mosquitto's own max_inflight_bytes cannot be relied on for this
+# (see mosquitto.conf).
 DEFAULT_MAX_HELD_BYTES = 4 * 1024 * 1024
 
 
@@ -42,7 +42,9 @@ class MqttSettings:
     key_file: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: one is made for every message, and a frozen dataclass's __init__ costs
+# about seven times as much (0.95 against 0.14 µs).
+@dataclass(slots=True)
 class IncomingMessage:
     topic: str
     payload: bytes
@@ -50,7 +52,8 @@ class IncomingMessage:
     qos: int
     # Which connection delivered it: a packet id is only meaningful on that connection.
     connection: int
-    received_at: datetime
+    # Receive time, epoch seconds (time.time(): a third of timezone.now()'s cost).
+    received_at: float
     # MQTT's DUP flag: the broker sent it before and saw no ack (e.g. the ingest crashed).
     redelivered: bool = False
 
@@ -218,7 +221,7 @@ class MqttReceiver:
             mid=message.mid,
             qos=message.qos,
             connection=self.connection,
-            received_at=timezone.now(),
+            received_at=time.time(),
             redelivered=bool(message.dup),
         )
         # Over budget, this (paho's network) thread waits: the socket is not read, TCP

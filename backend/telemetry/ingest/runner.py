@@ -1,13 +1,19 @@
 """The ingest's main loop: batch what the MQTT client receives, hand batches to the
-writer process (telemetry.ingest.writer), and acknowledge each message once the writer
-reports its batch committed.
+writer processes (telemetry.ingest.writer), and acknowledge each message once its
+writer reports the batch committed.
 
-The loop never waits on the writer for long: it only polls for answers, sends through
-a queue, and keeps at most MAX_UNCONFIRMED_BATCHES with the writer, so a stop signal is
+The loop never waits on a writer for long: it only polls for answers, sends through
+queues, and keeps at most MAX_UNCONFIRMED_BATCHES with each writer, so a stop signal is
 seen within a tick whatever the database is doing.
+
+With several writers (PostgreSQL: one writer's Python runs while another's transaction
+is on the server) batches may commit out of order; the acks still leave in the order
+the messages came, as MQTT 3.1.1 asks of QoS 1 (section 4.6): a committed batch waits
+for the batches before it.
 """
 import logging
 import queue
+from multiprocessing.connection import wait as wait_for_pipes
 import threading
 import time
 from dataclasses import dataclass
@@ -15,7 +21,7 @@ from dataclasses import dataclass
 from telemetry.ingest.heartbeat import HeartbeatThread
 from telemetry.ingest.receiver import WAKE_UP, IncomingMessage, MqttReceiver
 from telemetry.ingest.stats import IngestStats
-from telemetry.ingest.writer import WriterProcess
+from telemetry.ingest.writer import WriterProcess, WriteResult
 from telemetry.ingest_metrics import IngestMetrics
 
 log = logging.getLogger("telemetry.ingest")
@@ -25,7 +31,7 @@ DEFAULT_FLUSH_MS = 50
 # A quarter of what the receiver may hold (receiver.DEFAULT_MAX_HELD_BYTES), so with
 # large payloads one batch commits, one waits and one fills.
 DEFAULT_BATCH_BYTES = 1024 * 1024
-# Batches sent to the writer and not yet confirmed: one being written, one waiting.
+# Batches sent to each writer and not yet confirmed: one being written, one waiting.
 # More would only sit in the pipe, held in memory twice, and make a stop wait longer.
 MAX_UNCONFIRMED_BATCHES = 2
 TICK_SECONDS = 0.005
@@ -48,26 +54,31 @@ class IngestRunner:
     """Drives one receiver and one writer process until `stop` is set."""
 
     def __init__(self, receiver: MqttReceiver, *, policy: BatchPolicy, stop: threading.Event,
-                 summary_seconds: float = 5.0, metrics: IngestMetrics | None = None) -> None:
+                 summary_seconds: float = 5.0, metrics: IngestMetrics | None = None, writers: int = 1) -> None:
         self.receiver = receiver
         self.metrics = metrics
         self.policy = policy
         self.stop = stop
         self.stats = IngestStats(summary_seconds)
-        self.writer = WriterProcess()
+        self.writers = [WriterProcess() for _ in range(writers)]
+        # Every batch sent and not yet acked, oldest first; which writer has it; the answers
+        # of those committed while an older batch is still being written.
         self.pending: dict[int, list[IncomingMessage]] = {}
+        self._writer_of: dict[int, WriterProcess] = {}
+        self._answered: dict[int, tuple[WriteResult | None, float]] = {}
         self._sent_at: dict[int, float] = {}
         self._batch: list[IncomingMessage] = []
         self._batch_bytes = 0
         self._batch_deadline = 0.0
         self._batch_number = 0
-        self._writer_started_at = 0.0
-        self._writer_start_failed = False
+        self._writer_started_at: dict[WriterProcess, float] = {}
+        self._writer_start_failed: set[WriterProcess] = set()
 
     def run(self) -> None:
         """Receive and store until stopped; then write the open batch and disconnect."""
         heartbeat = HeartbeatThread(self.receiver, self.stats)
-        self._start_writer()
+        for writer in self.writers:
+            self._start_writer(writer)
         self.receiver.start()
         heartbeat.start()
         try:
@@ -76,7 +87,8 @@ class IngestRunner:
             self._finish(heartbeat)
         finally:
             self.receiver.stop()
-            self.writer.close(timeout=0.5)
+            for writer in self.writers:
+                writer.close(timeout=0.5)
             heartbeat.stop(timeout=0.5)
             log.info("ingest stopped (totals: %s)", dict(self.stats.totals))
 
@@ -87,12 +99,11 @@ class IngestRunner:
             self._take_replies(TICK_SECONDS)  # nothing to gather: wait for the writer instead
         else:
             self._gather(wait=TICK_SECONDS)
-        if self._batch and len(self.pending) < MAX_UNCONFIRMED_BATCHES and (
-            self._batch_full or time.monotonic() >= self._batch_deadline
-        ):
+        if self._batch and self._has_room and (self._batch_full or time.monotonic() >= self._batch_deadline):
             self._send_batch()
-        if not self.writer.alive:
-            self._restart_writer()
+        for writer in self.writers:
+            if not writer.alive:
+                self._restart_writer(writer)
         self.stats.maybe_log()
         if self.metrics is not None:
             self.metrics.connection_state(self.receiver.connected)
@@ -102,6 +113,11 @@ class IngestRunner:
     def held_messages(self) -> int:
         """Messages received and not yet acknowledged: queued, in the open batch, or with the writer."""
         return self.receiver.messages.qsize() + len(self._batch) + sum(map(len, self.pending.values()))
+
+    @property
+    def _has_room(self) -> bool:
+        """Whether some writer has fewer than MAX_UNCONFIRMED_BATCHES unconfirmed."""
+        return len(self._writer_of) < MAX_UNCONFIRMED_BATCHES * len(self.writers)
 
     @property
     def _batch_full(self) -> bool:
@@ -131,48 +147,67 @@ class IngestRunner:
         self.pending[self._batch_number] = self._batch
         self._sent_at[self._batch_number] = time.monotonic()
         self._batch, self._batch_bytes = [], 0
-        if self.writer.alive:  # otherwise the restart sends every pending batch
-            self.writer.send(self._batch_number, self.pending[self._batch_number])
+        writer = self._least_busy_writer()
+        self._writer_of[self._batch_number] = writer
+        if writer.alive:  # otherwise the restart sends the batches it holds
+            writer.send(self._batch_number, self.pending[self._batch_number])
+
+    def _least_busy_writer(self) -> WriterProcess:
+        """The live writer with the fewest unconfirmed batches (a dead one only if all are)."""
+        held = {writer: 0 for writer in self.writers}
+        for writer in self._writer_of.values():
+            held[writer] += 1
+        return min(self.writers, key=lambda writer: (not writer.alive, held[writer]))
 
     def _take_replies(self, timeout: float) -> None:
-        for number, result in self.writer.replies(timeout):
-            batch = self.pending.pop(number, None)
-            sent_at = self._sent_at.pop(number, None)
-            if batch is None:
-                continue
-            self.receiver.release(batch)
-            if result is None:
-                continue  # given up while stopping: not acked, the broker redelivers it
-            for message in batch:
-                self.receiver.ack(message)
-            self.stats.add(received=len(batch), **result.counts())
-            if self.metrics is not None:
-                self.metrics.batch_written(result, messages=len(batch), seconds=time.monotonic() - sent_at,
-                                           reasons=result.reasons)
+        """Take the writers' answers (waiting up to `timeout` for one) and ack what may be acked."""
+        if timeout:
+            wait_for_pipes([writer.replies_pipe for writer in self.writers if writer.alive], timeout)
+        for writer in self.writers:
+            for number, result in writer.replies():
+                if self._writer_of.get(number) is writer:
+                    del self._writer_of[number]
+                    self._answered[number] = (result, time.monotonic() - self._sent_at[number])
+        # Oldest first: a batch committed early waits for those before it (the acks' order).
+        while self.pending and (oldest := next(iter(self.pending))) in self._answered:
+            self._finish_batch(oldest, *self._answered.pop(oldest))
 
-    def _start_writer(self) -> bool:
-        self._writer_started_at = time.monotonic()
+    def _finish_batch(self, number: int, result: WriteResult | None, seconds: float) -> None:
+        batch = self.pending.pop(number)
+        del self._sent_at[number]
+        self.receiver.release(batch)
+        if result is None:
+            return  # given up while stopping: not acked, the broker redelivers it
+        for message in batch:
+            self.receiver.ack(message)
+        self.stats.add(received=len(batch), **result.counts())
+        if self.metrics is not None:
+            self.metrics.batch_written(result, messages=len(batch), seconds=seconds, reasons=result.reasons)
+
+    def _start_writer(self, writer: WriterProcess) -> bool:
+        self._writer_started_at[writer] = time.monotonic()
         try:
-            self.writer.start()
+            writer.start()
         except OSError as error:  # e.g. out of memory or file descriptors: try again later
-            if not self._writer_start_failed:
-                log.error("could not start the writer process (%s); retrying every %.0f s",
+            if writer not in self._writer_start_failed:
+                log.error("could not start a writer process (%s); retrying every %.0f s",
                           error, WRITER_RESTART_SECONDS)
-            self._writer_start_failed = True
+            self._writer_start_failed.add(writer)
             return False
-        self._writer_start_failed = False
+        self._writer_start_failed.discard(writer)
         return True
 
-    def _restart_writer(self) -> None:
-        if time.monotonic() - self._writer_started_at < WRITER_RESTART_SECONDS:
+    def _restart_writer(self, writer: WriterProcess) -> None:
+        if time.monotonic() - self._writer_started_at.get(writer, 0.0) < WRITER_RESTART_SECONDS:
             return
-        if not self._writer_start_failed:
-            log.error("the writer process exited (code %s); restarting it and resending %d batches",
-                      self.writer.process.exitcode if self.writer.process else None, len(self.pending))
-        self.writer.close()
-        if self._start_writer():
-            for number, batch in self.pending.items():
-                self.writer.send(number, batch)
+        held = [number for number, holder in self._writer_of.items() if holder is writer]
+        if writer not in self._writer_start_failed:
+            log.error("a writer process exited (code %s); restarting it and resending %d batches",
+                      writer.process.exitcode if writer.process else None, len(held))
+        writer.close()
+        if self._start_writer(writer):
+            for number in held:
+                writer.send(number, self.pending[number])
 
     def _finish(self, heartbeat: HeartbeatThread) -> None:
         """Write the open batch if there is room and take the writer's answers, within the stop budget.
@@ -181,11 +216,12 @@ class IngestRunner:
         session, so stopping never waits for a backlog to drain.
         """
         heartbeat.finish()  # its last beat runs beside the writer's last batch
-        if self._batch and len(self.pending) < MAX_UNCONFIRMED_BATCHES:
+        if self._batch and self._has_room:
             self._send_batch()
-        self.writer.stop_event.set()  # only cuts short a retry loop; healthy writes complete
+        for writer in self.writers:
+            writer.stop_event.set()  # only cuts short a retry loop; healthy writes complete
         deadline = time.monotonic() + STOP_GRACE_SECONDS
-        while self.pending and self.writer.alive and time.monotonic() < deadline:
+        while any(writer.alive for writer in self._writer_of.values()) and time.monotonic() < deadline:
             self._take_replies(0.05)
         if self.pending:
             log.warning("%d batches not confirmed before exit; the broker will redeliver them", len(self.pending))

@@ -4,6 +4,7 @@ database is unavailable, split to isolate a message that can never be stored.
 Imported only once Django is set up (by `writer_main`).
 """
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db import DatabaseError, DataError, IntegrityError, connection
 from django.db.backends.signals import connection_created
+from psycopg.types.array import ListBinaryDumper
 
 from common.outages import OutageLog
 from telemetry.ingest.writer import WireMessage, WriteResult
@@ -38,8 +40,10 @@ class BatchWriter:
         self.should_stop = should_stop
         self.known_device_ids: set[str] = set()
         self._rejection_logged_at: dict[str, float] = {}
-        self._outage = OutageLog(log, failed="database write failed; the batch stays unacknowledged and is retried",
-                                 recovered="database is back", level=logging.ERROR)
+        # Each writer logs its own outage, so the line says which (an ingest has one per --writers).
+        self._outage = OutageLog(log, failed=f"database write failed (writer pid {os.getpid()}); the batch stays "
+                                             "unacknowledged and is retried",
+                                 recovered=f"database is back (writer pid {os.getpid()})", level=logging.ERROR)
 
     def write(self, messages: Sequence[WireMessage]) -> WriteResult | None:
         """Store one batch; the result, or None when stopped before the database came back.
@@ -145,6 +149,27 @@ def commit_durably() -> None:
     acked batch must survive a power cut. Web and worker keep the settings' NORMAL.
     """
     connection_created.connect(_set_synchronous, weak=False)
+
+
+def bind_on_server() -> None:
+    """On PostgreSQL, send this process's query parameters apart from the SQL, arrays in binary.
+
+    Django's default binding writes every value into the statement's text: a batch's
+    readings become seven array literals, which psycopg builds element by element in
+    Python (a timestamp about 4.6 µs, against 0.4 µs in binary). Bound on the server, with
+    lists dumped in binary, the writer spends about a fifth less CPU a reading, and the
+    batch's INSERT, whose text no longer changes, is prepared once. Only the writer: the
+    web's queries keep Django's default, which every query form supports.
+    Call it before the process connects.
+    """
+    if connection.vendor == "postgresql":
+        connection.settings_dict.setdefault("OPTIONS", {})["server_side_binding"] = True
+        connection_created.connect(_dump_lists_in_binary, weak=False)
+
+
+def _dump_lists_in_binary(sender, connection, **kwargs) -> None:
+    if connection.vendor == "postgresql":
+        connection.connection.adapters.register_dumper(list, ListBinaryDumper)
 
 
 def _set_synchronous(sender, connection, **kwargs) -> None:

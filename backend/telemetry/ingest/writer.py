@@ -96,12 +96,19 @@ class WriterProcess:
 
     def send(self, number: int, batch) -> None:
         """Queue a batch of IncomingMessage for the writer; never blocks."""
-        wire = [(m.topic, m.payload, m.received_at.timestamp(), m.redelivered) for m in batch]
+        wire = [(m.topic, m.payload, m.received_at, m.redelivered) for m in batch]
         self._outbox.put((number, wire))
+
+    @property
+    def replies_pipe(self):
+        """The pipe the answers arrive on, for multiprocessing.connection.wait."""
+        return self._replies
 
     def replies(self, timeout: float = 0.0) -> list[tuple[int, WriteResult | None]]:
         """Answers that have arrived: (batch number, result or None)."""
         answers = []
+        if self._replies is None:
+            return answers  # never started
         try:
             while self._replies.poll(timeout):
                 answers.append(self._replies.recv())
@@ -145,10 +152,11 @@ def writer_main(requests, replies, stop_event) -> None:
     django.setup()
     # Models can only be imported once Django is set up.
     from common.longrunning import turn_off_debug
-    from telemetry.ingest.storage import BatchWriter, commit_durably, database_durability
+    from telemetry.ingest.storage import BatchWriter, bind_on_server, commit_durably, database_durability
 
     turn_off_debug()
     commit_durably()
+    bind_on_server()
     # The parent's sentinel, not os.getppid(): a parent killed while this process was
     # still starting would make getppid() return the new parent from the start.
     parent = multiprocessing.parent_process()

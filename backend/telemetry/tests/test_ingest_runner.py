@@ -36,15 +36,17 @@ def test_a_writer_that_cannot_be_started_is_retried_and_then_sent_every_pending_
     runner = IngestRunner(receiver=None, policy=BatchPolicy(), stop=threading.Event())
     runner.pending = {1: ["a"], 2: ["b"]}
 
-    runner._start_writer()
-    runner._restart_writer()  # fails again: logged once, retried later
-    assert not runner.writer.alive
-    runner._restart_writer()
+    writer = runner.writers[0]
+    runner._writer_of = {1: writer, 2: writer}
+    runner._start_writer(writer)
+    runner._restart_writer(writer)  # fails again: logged once, retried later
+    assert not writer.alive
+    runner._restart_writer(writer)
 
     assert len(attempts) == 3
-    assert runner.writer.alive
+    assert writer.alive
     assert sent == [1, 2]
-    assert sum("could not start the writer process" in record.message for record in caplog.records) == 1
+    assert sum("could not start a writer process" in record.message for record in caplog.records) == 1
 
 
 # A parent that sends the writer one batch and dies before the writer has finished
@@ -59,7 +61,7 @@ from telemetry.ingest.writer import WriterProcess
 
 writer = WriterProcess()
 writer.start()
-writer.send(1, [IncomingMessage("devices/dev-1/telemetry", b'{"temperature": 20}', 1, 1, 1, timezone.now())])
+writer.send(1, [IncomingMessage("devices/dev-1/telemetry", b'{"temperature": 20}', 1, 1, 1, time.time())])
 while not writer._outbox.empty():
     time.sleep(0.01)
 print(writer.pid, flush=True)

@@ -5,6 +5,7 @@ import threading
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from common.longrunning import turn_off_debug
 from devices.ids import is_device_id
@@ -22,6 +23,10 @@ from telemetry.membership import Membership, MembershipError, claim_member_id
 
 log = logging.getLogger("telemetry.ingest")
 
+# PostgreSQL: while one writer's Python builds a batch, the other's is on the server
+# (docs/performance.md, "The drain on PostgreSQL"); a third gained nothing on two cores.
+POSTGRESQL_WRITERS = 2
+
 
 class Command(BaseCommand):
     help = ("Subscribe to MQTT_TOPIC and the devices' status topic at QoS 1 and store readings and statuses "
@@ -33,14 +38,18 @@ class Command(BaseCommand):
                             help="Write a batch when its payloads reach this many bytes.")
         parser.add_argument("--flush-ms", type=int, default=DEFAULT_FLUSH_MS, help="Write a batch when its first message is this old.")
         parser.add_argument("--shared-group", default="", help="Subscribe $share/NAME/<topic> to split the stream.")
+        parser.add_argument("--writers", type=int, default=None,
+                            help="Writer processes storing batches side by side (default: 2 on PostgreSQL, "
+                                 "1 on SQLite, whose one write lock lets no second writer gain).")
         parser.add_argument("--summary-seconds", type=float, default=5.0, help="Throughput log interval.")
         parser.add_argument("--metrics-port", type=int, default=settings.INGEST_METRICS_PORT,
                             help="Serve Prometheus metrics at http://HOST:PORT/metrics (0: off; INGEST_METRICS_PORT).")
 
-    def handle(self, *args, batch_size, batch_bytes, flush_ms, shared_group, summary_seconds, metrics_port,
+    def handle(self, *args, batch_size, batch_bytes, flush_ms, shared_group, summary_seconds, metrics_port, writers,
                **options):
         if batch_size < 1 or batch_bytes < 1 or flush_ms < 1 or summary_seconds <= 0:
             raise CommandError("--batch-size, --batch-bytes, --flush-ms and --summary-seconds must be positive")
+        writers = self._writers(writers)
         if not 0 <= metrics_port <= 65535:
             raise CommandError("--metrics-port must be 0 (off) or a TCP port")
         if shared_group and not is_device_id(shared_group):
@@ -64,7 +73,19 @@ class Command(BaseCommand):
             stop=stop,
             summary_seconds=summary_seconds,
             metrics=metrics,
+            writers=writers,
         ).run()
+
+    @staticmethod
+    def _writers(asked: int | None) -> int:
+        """The writer processes to start: as asked, or the database's default (see --writers)."""
+        if asked is None:
+            return POSTGRESQL_WRITERS if connection.vendor == "postgresql" else 1
+        if asked < 1:
+            raise CommandError("--writers must be positive")
+        if asked > 1 and connection.vendor != "postgresql":
+            raise CommandError(f"--writers {asked} needs PostgreSQL: {connection.vendor} takes one writer at a time")
+        return asked
 
     @staticmethod
     def _check_tls_settings() -> None:
