@@ -48,25 +48,26 @@ class RowPoll:
     """Readings committed so far, polled on one open connection while a drain runs.
 
     A `count(*)` reads the whole table: polled every 50 ms it would cost the server a good part of
-    a core, taken from the ingest it measures. The newest id (a backward step on each
-    partition's primary key) rises with every commit, so it says when to count: the count
-    runs only once the ids say the backlog may be complete, and at the first commit.
+    a core, taken from the ingest it measures. The lowest and newest ids (a step at each end of
+    each partition's primary key) say when to count: ids skipped (a rolled-back batch, a
+    conflict) make their span high, never low, and both ends are read on every poll, since
+    with several writers a lower id can commit after a higher one. The count runs only
+    once the span says the backlog may be complete, and at the first commit.
     """
 
     def __init__(self, url: str):
         self.connection = psycopg.connect(url, autocommit=True)
-        self.first_id = None
+        self.counted = False
 
     def newest(self, expected: int) -> int:
         """The rows stored, exact when 0 or when at least `expected`; an estimate from the ids in between."""
-        newest = self.connection.execute("SELECT max(id) FROM telemetry_telemetry").fetchone()[0]
+        lowest, newest = self.connection.execute("SELECT min(id), max(id) FROM telemetry_telemetry").fetchone()
         if newest is None:
             return 0
-        if self.first_id is None:
-            self.first_id = self.connection.execute("SELECT min(id) FROM telemetry_telemetry").fetchone()[0]
+        if not self.counted:
+            self.counted = True
             return self.count()
-        estimate = newest - self.first_id + 1
-        # Ids skipped (a rolled-back batch, a conflict) make the estimate high, never low.
+        estimate = newest - lowest + 1
         return self.count() if estimate >= expected else estimate
 
     def count(self) -> int:
