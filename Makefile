@@ -146,7 +146,8 @@ bench-quick: deps
 bench-scale-out: deps postgres
 	scripts/with-postgres $(PY) bench/scale_out.py
 
-# Fleet scale (bench/fleet_bench.py --fleet, about 25 minutes here, ~6 GB of disk): 100,000 devices on
+# Fleet scale (bench/fleet_bench.py --fleet, about 30 minutes here, 17 of them seeding PostgreSQL's 100 M
+# readings; disk: 20 M took 3.3 GB, so allow five times that): 100,000 devices on
 # SQLite and on a private PostgreSQL cluster (or DATABASE_URL's server), then 10,000 simulated
 # devices on 4 connections at one reading a second each, with the ingest storing them.
 bench-fleet: deps postgres wrk
