@@ -3,7 +3,6 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from devices.ids import DEVICE_ID_MAX_LENGTH
 from devices.models import Device
 
 
@@ -132,15 +131,12 @@ class HeardWatermark(models.Model):
     Every OFFLINE device whose `last_seen` is at or before `heard_until` has been judged,
     except one whose batch the ingest committed more than alerts.services.HEARD_OVERLAP
     after receiving it; those, and devices set OFFLINE by hand, are found by the full
-    scan of every OFFLINE device that last started at `full_scan_at` and goes through
-    the devices a slice a pass; `full_scan_after` is the last device id of the slice
-    done, "" once the scan is through (docs/alerts.md).
+    scan of every OFFLINE device that last started at `full_scan_at` (docs/alerts.md).
     """
 
     name = models.CharField(primary_key=True, max_length=32)
     heard_until = models.DateTimeField()
     full_scan_at = models.DateTimeField()
-    full_scan_after = models.CharField(max_length=DEVICE_ID_MAX_LENGTH, blank=True, default="")
 
     def __str__(self) -> str:
         return f"{self.name}: heard until {self.heard_until:%Y-%m-%d %H:%M:%S}"

@@ -34,13 +34,8 @@ HEARD_WATERMARK_NAME = "online"
 # ONLINE step's watermark: its batches wait 50 ms, then for SQLite's write lock (tens of
 # ms between the worker's statements). One committed later is found by the full scan.
 HEARD_OVERLAP = timedelta(seconds=10)
-# A full scan, comparing every OFFLINE device (late batches, devices set OFFLINE by hand),
-# starts this long after the previous one started, or once it is through if that is later.
+# Every OFFLINE device is compared this often: late batches, devices set OFFLINE by hand.
 HEARD_FULL_SCAN_EVERY = timedelta(seconds=60)
-# It goes through the devices this many at a time, by device id, one slice a pass (a
-# pass a second: 100,000 devices in 100 s), so that no pass reads the whole fleet: 100,000 OFFLINE devices compared at once
-# cost PostgreSQL 222 ms; a slice of 1,000 (read on the primary key) a few milliseconds.
-HEARD_FULL_SCAN_SLICE = 1000
 # The watermark is written when it has moved this far (or after a full scan): a quiet
 # pass then writes nothing, at the cost of reading a few seconds more of the index.
 HEARD_ADVANCE_STEP = timedelta(seconds=5)
@@ -173,19 +168,15 @@ def _heard_again(heard_after: datetime | None) -> QuerySet:
 
 
 def devices_mark_online(
-    *, now: datetime, limit: int = DEVICES_PER_STATEMENT, heard_after: datetime | None = None,
-    within: Q | None = None,
+    *, now: datetime, limit: int = DEVICES_PER_STATEMENT, heard_after: datetime | None = None
 ) -> DeviceStep:
     """Mark OFFLINE devices that have sent since they went OFFLINE ONLINE, one alert each.
 
     An OFFLINE device without a recorded transition (e.g. set OFFLINE in the admin) is
     adopted: its current last_seen becomes the reference its next reading must pass.
-    `heard_after` limits the step to devices heard after it, `within` to some devices
-    (a slice of a full scan; devices_mark_heard_online).
+    `heard_after` limits the step to devices heard after it (devices_mark_heard_online).
     """
     changed = _heard_again(heard_after)
-    if within is not None:
-        changed = changed.filter(within)
     if not changed.exists():
         return DeviceStep(examined=0, alerts=0)
     with transaction.atomic():
@@ -233,45 +224,27 @@ def devices_mark_heard_online(*, now: datetime | None = None) -> int:
     """
     scan_started = now or timezone.now()
     mark = HeardWatermark.objects.filter(pk=HEARD_WATERMARK_NAME).first()
-    # A full scan starts every HEARD_FULL_SCAN_EVERY and goes on one slice a pass until it
-    # has been through every device.
-    starting = mark is None or (not mark.full_scan_after and scan_started - mark.full_scan_at >= HEARD_FULL_SCAN_EVERY)
-    scanning = starting or bool(mark.full_scan_after)
+    full = mark is None or scan_started - mark.full_scan_at >= HEARD_FULL_SCAN_EVERY
     heard_after = None if mark is None else mark.heard_until
     alerts = 0
     oldest_pending = _oldest_due(heard_after)
-    if oldest_pending is not None:  # a quiet pass: this one read of the index (and the slice's)
-        alerts = _repeat(lambda: devices_mark_online(now=now or timezone.now(), heard_after=heard_after))
+    if full or oldest_pending is not None:  # a quiet pass: this one read of the index, nothing else
+        alerts = _repeat(lambda: devices_mark_online(now=now or timezone.now(),
+                                                     heard_after=None if full else heard_after))
         oldest_pending = _oldest_due(heard_after)
-    scan_after = ""
-    if scanning:
-        after = "" if starting else mark.full_scan_after
-        scan_after = _slice_end(after)
-        within = Q(pk__gt=after) & (Q(pk__lte=scan_after) if scan_after else Q())
-        alerts += _repeat(lambda: devices_mark_online(now=now or timezone.now(), within=within))
     heard_until = heard_until_next(scan_started=scan_started, overlap=HEARD_OVERLAP, oldest_pending=oldest_pending)
     if mark is None:
         HeardWatermark.objects.bulk_create(
-            [HeardWatermark(name=HEARD_WATERMARK_NAME, heard_until=heard_until, full_scan_at=scan_started,
-                            full_scan_after=scan_after)],
+            [HeardWatermark(name=HEARD_WATERMARK_NAME, heard_until=heard_until, full_scan_at=scan_started)],
             ignore_conflicts=True,  # another worker's first pass wrote it meanwhile: the next pass moves it
         )
-    elif scanning or heard_until - mark.heard_until >= HEARD_ADVANCE_STEP:
+    elif full or heard_until - mark.heard_until >= HEARD_ADVANCE_STEP:
         # Only forward: each worker's value is safe on its own, so the later of two is too.
-        # Two workers on the same slice both compare it; the flips themselves never repeat.
         HeardWatermark.objects.filter(pk=HEARD_WATERMARK_NAME).update(
             heard_until=Greatest(F("heard_until"), Value(heard_until)),
-            full_scan_at=Greatest(F("full_scan_at"), Value(scan_started)) if starting else F("full_scan_at"),
-            full_scan_after=scan_after if scanning else F("full_scan_after"),
+            full_scan_at=Greatest(F("full_scan_at"), Value(scan_started)) if full else F("full_scan_at"),
         )
     return alerts
-
-
-def _slice_end(after: str) -> str:
-    """The last device id of the full scan's slice after `after`; "" when the slice reaches the end."""
-    ends = list(Device.objects.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)
-                [HEARD_FULL_SCAN_SLICE - 1:HEARD_FULL_SCAN_SLICE])
-    return ends[0] if ends else ""
 
 
 def offline_groups(book: RuleBook) -> list[tuple[Q | None, float, str]]:

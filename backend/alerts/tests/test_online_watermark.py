@@ -92,32 +92,6 @@ class TestOnlineWatermark:
         assert status_of() == Device.Status.ONLINE
         assert online_alerts() == 1
 
-    def test_the_full_scan_goes_through_the_fleet_a_slice_a_pass(self, monkeypatch):
-        monkeypatch.setattr(services, "HEARD_FULL_SCAN_SLICE", 2)
-        ids = [f"d{n}" for n in range(1, 6)]
-        for device_id in ids:
-            make_device(device_id, last_seen=at(-30))
-        online_pass(0)  # the first scan, through all five, before any is OFFLINE
-        for _ in range(2):
-            online_pass(1)
-        Device.objects.filter(pk__in=ids).update(status=Device.Status.OFFLINE)  # the admin
-
-        def adopted() -> set[str]:
-            return set(DeviceAlertState.objects.filter(offline_since__isnull=False).values_list("pk", flat=True))
-
-        full = services.HEARD_FULL_SCAN_EVERY.total_seconds()
-        online_pass(full)
-        assert adopted() == {"d1", "d2"}
-        assert HeardWatermark.objects.get().full_scan_after == "d2"
-        online_pass(full + 1)
-        assert adopted() == {"d1", "d2", "d3", "d4"}
-        online_pass(full + 2)
-        assert adopted() == set(ids)
-        mark = HeardWatermark.objects.get()
-        assert (mark.full_scan_after, mark.full_scan_at) == ("", at(full))  # through: the next starts 60 s on
-        online_pass(full + 3)
-        assert HeardWatermark.objects.get().full_scan_after == ""
-
     def test_a_step_that_fails_mid_transaction_leaves_the_device_to_the_next_pass(self, monkeypatch):
         online_pass(0)
         offline_device()
