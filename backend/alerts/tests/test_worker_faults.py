@@ -34,7 +34,9 @@ pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 HIGH_TEMP_KILLS = int(os.environ.get("FAULTS_WORKER_KILLS") or 1)
 DEVICES = 200
 QUIET_DEVICES = 3000  # devices that only go OFFLINE and come back
-READINGS_PER_ROUND = 100  # per device; a new round of readings arrives before each restart
+# Per device; a new round of readings arrives before each restart. Enough that a pass is still
+# writing its alerts when a worker is caught (the alerts' INSERT takes a few ms per 1,000).
+READINGS_PER_ROUND = 200
 PERIOD = 20  # reading i of a device is hot (35 °C) when i % PERIOD is in HOT, else 25 °C
 HOT = range(5, 10)
 THRESHOLD = 30.0
