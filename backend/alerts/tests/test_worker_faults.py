@@ -13,19 +13,23 @@ import os
 import signal
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from background_task.models import Task
 from django.db import connection
+from django.db.models import Max
 from django.utils import timezone
 
-from alerts.models import Alert
+from alerts.high_temp import WATERMARK_NAME
+from alerts.models import Alert, ReadingWatermark
 from alerts.tasks import TASK_NAME
 from common.timefmt import iso_utc
 from devices.models import Device
 from devtools.waiting import wait_until
 from devtools.worker import wait_for_worker_passes
+from telemetry.models import Telemetry
 from telemetry.payload import Reading
 from telemetry.services import telemetry_store_batch
 
@@ -98,13 +102,26 @@ def two_evaluating(pool, *, within: float) -> bool:
     return False
 
 
-def kill_mid_pass(pool, committed) -> tuple[object, int]:
+def in_own_connection(work) -> None:
+    """Run `work` (in a thread of its own) and close the database connection it opened."""
+    try:
+        work()
+    finally:
+        connection.close()
+
+
+def readings_left() -> bool:
+    """Whether some stored readings are past the HIGH_TEMP watermark, still to be evaluated."""
+    newest = Telemetry.objects.aggregate(newest=Max("id"))["newest"] or 0
+    return ReadingWatermark.objects.filter(name=WATERMARK_NAME, position__lt=newest).exists()
+
+
+def kill_mid_pass(pool, committed, *, unfinished=lambda: True) -> tuple[object, int]:
     """SIGKILL the worker of `pool` that is in the middle of an alert pass.
 
     The worker holding the alert task's lock is frozen (SIGSTOP) until it is caught holding
-    it with some of the pass's alerts `committed()`, so the kill always lands inside a pass
-    that has begun to write, never between two passes. The worker killed, and the alerts
-    counted by then.
+    it with more alerts `committed()` than when called and its work `unfinished()`, so the kill always lands inside a pass that has begun to write and
+    has more to write, never between two passes. The worker killed, and the alerts counted by then.
     """
     before = committed()
 
@@ -114,7 +131,7 @@ def kill_mid_pass(pool, committed) -> tuple[object, int]:
             return None
         pid = victim.process.pid
         os.kill(pid, signal.SIGSTOP)
-        if task_locked_by(pid) and (now := committed()) > before:
+        if task_locked_by(pid) and (now := committed()) > before and unfinished():
             return victim, now
         os.kill(pid, signal.SIGCONT)
         return None
@@ -157,14 +174,22 @@ def test_fault5_worker_killed_mid_evaluation_loses_and_doubles_no_alert(start_wo
     def kill_and_restart(pool, during: str, offline_after: float, meanwhile=lambda: None, together=None):
         """Kill the worker of `pool` in its pass, run `meanwhile`, start a replacement.
 
-        With two workers, `together` (given) is work that both evaluate at once before the kill.
+        With two workers, `together` (given) is work that both evaluate at once: once both
+        hold a schedule of the task it is stored from another thread while the kill is looked
+        for, since the two together evaluate a stored round faster than the test could look.
         """
         nonlocal both_locked
+        count = lambda: len(alerts_of(prefix, during))  # noqa: E731
+        unfinished = readings_left if during == Alert.Type.HIGH_TEMP else lambda: True
         if workers > 1 and together is not None:
             add_second_schedule()
-            together()
             both_locked += two_evaluating(pool, within=MAX_RUN_TIME)
-        victim, committed = kill_mid_pass(pool, lambda: len(alerts_of(prefix, during)))
+            with ThreadPoolExecutor(max_workers=1) as storing:
+                stored = storing.submit(in_own_connection, together)
+                victim, committed = kill_mid_pass(pool, count, unfinished=unfinished)
+                stored.result()
+        else:
+            victim, committed = kill_mid_pass(pool, count, unfinished=unfinished)
         kills[during] += 1
         at_kill.append(f"{during}:{committed}")
         meanwhile()
