@@ -75,9 +75,8 @@ class DeviceAlertState(models.Model):
     below the threshold minus the hysteresis). `low_battery`: a LOW_BATTERY episode is
     open. `anomaly_*`: the ANOMALY rule's episode flag, its count of normal readings since
     the last anomalous one, and per metric the readings taken in and their exponentially
-    weighted mean and variance (alerts.rules.AnomalyState). `offline_since` / `offline_last_seen`: when the worker marked the device
-    OFFLINE and the last_seen it had then; a last_seen beyond that value means the device
-    has sent again.
+    weighted mean and variance (alerts.rules.AnomalyState). `offline_since`: when the worker marked the device
+    OFFLINE (the last_seen it had then is the device's `offline_last_seen`).
     """
 
     device = models.OneToOneField(
@@ -94,7 +93,6 @@ class DeviceAlertState(models.Model):
     anomaly_humidity_mean = models.FloatField(default=0.0)
     anomaly_humidity_variance = models.FloatField(default=0.0)
     offline_since = models.DateTimeField(null=True, blank=True)
-    offline_last_seen = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -123,23 +121,6 @@ class ReadingWatermark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.position} ({len(self.gaps)} open gaps)"
-
-
-class HeardWatermark(models.Model):
-    """How far the ONLINE step has looked for OFFLINE devices heard again (one row).
-
-    Every OFFLINE device whose `last_seen` is at or before `heard_until` has been judged,
-    except one whose batch the ingest committed more than alerts.services.HEARD_OVERLAP
-    after receiving it; those, and devices set OFFLINE by hand, are found by the full
-    scan of every OFFLINE device that last started at `full_scan_at` (docs/alerts.md).
-    """
-
-    name = models.CharField(primary_key=True, max_length=32)
-    heard_until = models.DateTimeField()
-    full_scan_at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"{self.name}: heard until {self.heard_until:%Y-%m-%d %H:%M:%S}"
 
 
 class AlertRule(models.Model):

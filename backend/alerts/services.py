@@ -7,11 +7,11 @@ transaction reports what it raised and cleared to `_alerts_changed`.
 """
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F, Min, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -19,26 +19,15 @@ from alerts import rules
 from alerts.alert_log import log_alerts
 from alerts.high_temp import high_temp_evaluate
 from alerts.lifecycle import alerts_clear, alerts_raise
-from alerts.models import Alert, AlertRule, DeviceAlertState, HeardWatermark
+from alerts.models import Alert, AlertRule, DeviceAlertState
 from alerts.state_rows import ensure_states
 from alerts.status_flip import devices_flip_status
 from alerts.thresholds import DEFAULT, DEVICE, DEVICE_TYPE, FIELDS, RuleBook, rule_book_load
-from alerts.watermark import heard_until_next
-from devices.models import Device
+from devices.models import HEARD_AGAIN, Device
 
 DEVICES_PER_STATEMENT = 1000
 HIGH_TEMP_BUDGET_SECONDS = 0.5
 MAX_DEVICE_ROUNDS = 50
-HEARD_WATERMARK_NAME = "online"
-# How long after receiving a batch the ingest may commit it and still be found by the
-# ONLINE step's watermark: its batches wait 50 ms, then for SQLite's write lock (tens of
-# ms between the worker's statements). One committed later is found by the full scan.
-HEARD_OVERLAP = timedelta(seconds=10)
-# Every OFFLINE device is compared this often: late batches, devices set OFFLINE by hand.
-HEARD_FULL_SCAN_EVERY = timedelta(seconds=60)
-# The watermark is written when it has moved this far (or after a full scan): a quiet
-# pass then writes nothing, at the cost of reading a few seconds more of the index.
-HEARD_ADVANCE_STEP = timedelta(seconds=5)
 
 # Sent with `raised` and `cleared` (lists of Alert) inside the transaction that wrote them.
 alerts_changed = Signal()
@@ -78,20 +67,23 @@ class DeviceStep:
     alerts: int
 
 
-def _cas_status(device_ids: list[str], *, old: str, new: str) -> None:
-    """UPDATE ... SET status = new WHERE status = old for rows this transaction has locked."""
-    changed = Device.objects.filter(pk__in=device_ids, status=old).update(status=new)
+def _cas_status(device_ids: list[str], *, old: str, new: str, **also) -> None:
+    """UPDATE ... SET status = new (and `also`) WHERE status = old for rows this transaction has locked."""
+    changed = Device.objects.filter(pk__in=device_ids, status=old).update(status=new, **also)
     if changed != len(device_ids):
         raise TransitionConflict(f"{old}->{new}: {changed} of {len(device_ids)} devices changed")
 
 
 def _record_offline(device_ids: list[str], *, since: datetime) -> None:
-    """Remember when these devices went OFFLINE and their last_seen then (locked, so unchanged)."""
+    """Remember when these devices went OFFLINE (their flip recorded their last_seen then)."""
     ensure_states(device_ids)
-    current_last_seen = Subquery(Device.objects.filter(pk=OuterRef("pk")).values("last_seen")[:1])
-    DeviceAlertState.objects.filter(pk__in=device_ids).update(
-        offline_since=since, offline_last_seen=Coalesce(current_last_seen, Value(rules.NEVER_SEEN))
-    )
+    DeviceAlertState.objects.filter(pk__in=device_ids).update(offline_since=since)
+
+
+def _adopt(device_ids: list[str], *, since: datetime) -> None:
+    """Record a transition for OFFLINE devices that have none (locked, so last_seen is unchanged)."""
+    Device.objects.filter(pk__in=device_ids).update(offline_last_seen=Coalesce(F("last_seen"), Value(rules.NEVER_SEEN)))
+    _record_offline(device_ids, since=since)
 
 
 def devices_mark_offline(
@@ -153,37 +145,23 @@ def devices_mark_link_offline(*, now: datetime, limit: int = DEVICES_PER_STATEME
     return DeviceStep(examined=len(due), alerts=len(due))
 
 
-def _heard_again(heard_after: datetime | None) -> QuerySet:
-    """OFFLINE devices that have sent since they went OFFLINE, or were set OFFLINE without a recorded transition.
-
-    With `heard_after`, only those whose last_seen is past it: a range of the (status,
-    last_seen) index, the only rows read. Without it, every OFFLINE device is compared.
-    """
-    offline = Device.objects.filter(status=Device.Status.OFFLINE)
-    if heard_after is not None:
-        offline = offline.filter(last_seen__gt=heard_after)
-    return offline.filter(
-        Q(alert_state__offline_since__isnull=True) | Q(last_seen__gt=F("alert_state__offline_last_seen"))
-    )
-
-
-def devices_mark_online(
-    *, now: datetime, limit: int = DEVICES_PER_STATEMENT, heard_after: datetime | None = None
-) -> DeviceStep:
+def devices_mark_online(*, now: datetime, limit: int = DEVICES_PER_STATEMENT) -> DeviceStep:
     """Mark OFFLINE devices that have sent since they went OFFLINE ONLINE, one alert each.
 
     An OFFLINE device without a recorded transition (e.g. set OFFLINE in the admin) is
     adopted: its current last_seen becomes the reference its next reading must pass.
-    `heard_after` limits the step to devices heard after it (devices_mark_heard_online).
+    The devices are read from the partial index that holds exactly those two kinds
+    (devices.models.HEARD_AGAIN), so a quiet step reads an empty index, and a batch the
+    ingest commits however late is found at the next pass.
     """
-    changed = _heard_again(heard_after)
+    changed = Device.objects.filter(HEARD_AGAIN)
     if not changed.exists():
         return DeviceStep(examined=0, alerts=0)
     with transaction.atomic():
         rows = list(
             changed.select_for_update(skip_locked=True, of=("self",))
             .order_by()
-            .values_list("pk", "last_seen", "alert_state__offline_since", "alert_state__offline_last_seen")[:limit]
+            .values_list("pk", "last_seen", "alert_state__offline_since", "offline_last_seen")[:limit]
         )
         back, adopted = [], []
         for pk, last_seen, offline_since, offline_last_seen in rows:
@@ -196,55 +174,18 @@ def devices_mark_online(
                 adopted.append(pk)
         if back:
             ids = [pk for pk, _ in back]
-            _cas_status(ids, old=Device.Status.OFFLINE, new=Device.Status.ONLINE)
+            _cas_status(ids, old=Device.Status.OFFLINE, new=Device.Status.ONLINE, offline_last_seen=None)
             cleared = alerts_clear(ids, Alert.Type.OFFLINE, now=now)
             # ONLINE reports the end of an OFFLINE; nothing is left to act on, so it is born CLEARED.
             raised = alerts_raise(Alert.Type.ONLINE, ts=now, cleared=True, payloads=[
                 (pk, rules.online_payload(offline_since=since)) for pk, since in back
             ])
-            DeviceAlertState.objects.filter(pk__in=ids).update(offline_since=None, offline_last_seen=None)
+            DeviceAlertState.objects.filter(pk__in=ids).update(offline_since=None)
             _alerts_changed(raised=raised, cleared=cleared)
         if adopted:
-            _record_offline(adopted, since=now)
+            _adopt(adopted, since=now)
     log_alerts("ONLINE", [(pk, f"offline since {since.isoformat()}") for pk, since in back])
     return DeviceStep(examined=len(rows), alerts=len(back))
-
-
-def _oldest_due(heard_after: datetime | None) -> datetime | None:
-    return _heard_again(heard_after).aggregate(oldest=Min("last_seen"))["oldest"]
-
-
-def devices_mark_heard_online(*, now: datetime | None = None) -> int:
-    """The ONLINE step of a pass: the OFFLINE devices heard since the watermark, or all of them
-    when a full scan is due; the alerts raised.
-
-    The watermark moves only after the flips it covers have committed, and stays below
-    any device still due then, so a second worker, or one killed mid-step whose
-    transaction rolled back, leaves nothing behind it (alerts.watermark.heard_until_next).
-    """
-    scan_started = now or timezone.now()
-    mark = HeardWatermark.objects.filter(pk=HEARD_WATERMARK_NAME).first()
-    full = mark is None or scan_started - mark.full_scan_at >= HEARD_FULL_SCAN_EVERY
-    heard_after = None if mark is None else mark.heard_until
-    alerts = 0
-    oldest_pending = _oldest_due(heard_after)
-    if full or oldest_pending is not None:  # a quiet pass: this one read of the index, nothing else
-        alerts = _repeat(lambda: devices_mark_online(now=now or timezone.now(),
-                                                     heard_after=None if full else heard_after))
-        oldest_pending = _oldest_due(heard_after)
-    heard_until = heard_until_next(scan_started=scan_started, overlap=HEARD_OVERLAP, oldest_pending=oldest_pending)
-    if mark is None:
-        HeardWatermark.objects.bulk_create(
-            [HeardWatermark(name=HEARD_WATERMARK_NAME, heard_until=heard_until, full_scan_at=scan_started)],
-            ignore_conflicts=True,  # another worker's first pass wrote it meanwhile: the next pass moves it
-        )
-    elif full or heard_until - mark.heard_until >= HEARD_ADVANCE_STEP:
-        # Only forward: each worker's value is safe on its own, so the later of two is too.
-        HeardWatermark.objects.filter(pk=HEARD_WATERMARK_NAME).update(
-            heard_until=Greatest(F("heard_until"), Value(heard_until)),
-            full_scan_at=Greatest(F("full_scan_at"), Value(scan_started)) if full else F("full_scan_at"),
-        )
-    return alerts
 
 
 def offline_groups(book: RuleBook) -> list[tuple[Q | None, float, str]]:
@@ -284,7 +225,7 @@ def alerts_evaluate(*, threshold: float | None = None, offline_after: float | No
         overrides["offline_after_seconds"] = offline_after
     book = rule_book_load(**overrides)
     started = time.monotonic()
-    online = devices_mark_heard_online()
+    online = _repeat(lambda: devices_mark_online(now=timezone.now()))
     offline = _repeat(lambda: devices_mark_link_offline(now=timezone.now()))
     for where, limit, source in offline_groups(book):
         offline += _repeat(lambda where=where, limit=limit, source=source: devices_mark_offline(

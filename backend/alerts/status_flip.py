@@ -5,6 +5,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from alerts.rules import NEVER_SEEN
 from devices.models import Device
 
 
@@ -13,7 +14,8 @@ def devices_flip_status(
 ) -> list[tuple]:
     """Set `new` on the first `limit` devices of `due` whose status is still `old`; (pk, *columns) of each changed.
 
-    `columns` are datetime fields of Device, returned aware.
+    `columns` are datetime fields of Device, returned aware. A device set OFFLINE keeps
+    the last_seen it has then as its `offline_last_seen`, in the same statement.
 
     Call it inside a transaction. One `UPDATE ... WHERE pk IN (the first `limit` of `due`
     whose status is `old`, FOR UPDATE SKIP LOCKED) RETURNING`: what it returns is what it
@@ -26,13 +28,18 @@ def devices_flip_status(
     picked = due.filter(status=old).select_for_update(skip_locked=True).values("pk")[:limit]
     picked_sql, picked_params = picked.query.sql_with_params()
     quote = connection.ops.quote_name
-    status, pk = quote(Device._meta.get_field("status").column), quote(Device._meta.pk.column)
+    column = lambda name: quote(Device._meta.get_field(name).column)  # noqa: E731
+    status, pk = column("status"), quote(Device._meta.pk.column)
+    assignments, values = f"{status} = %s", [new]
+    if new == Device.Status.OFFLINE:
+        assignments += f", {column('offline_last_seen')} = COALESCE({column('last_seen')}, %s)"
+        values.append(connection.ops.adapt_datetimefield_value(NEVER_SEEN))
     # The status test stays inside the picked rows' query: beside the IN, SQLite would walk
     # the (status, last_seen) index over every device of that status instead of the keys.
-    sql = (f"UPDATE {quote(Device._meta.db_table)} SET {status} = %s WHERE {pk} IN ({picked_sql}) "
-           f"RETURNING {pk}, {', '.join(quote(Device._meta.get_field(name).column) for name in columns)}")
+    sql = (f"UPDATE {quote(Device._meta.db_table)} SET {assignments} WHERE {pk} IN ({picked_sql}) "
+           f"RETURNING {pk}, {', '.join(column(name) for name in columns)}")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [new, *picked_params])
+        cursor.execute(sql, [*values, *picked_params])
         rows = cursor.fetchall()
     return [(device_id, *map(_aware, values)) for device_id, *values in rows]
 

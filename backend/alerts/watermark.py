@@ -10,19 +10,10 @@ transaction of its fence is still running, one last read finds everything it wil
 hold and the gap is dropped. On SQLite writers are serialized, so ids commit in order,
 the fence is always empty and a gap is dropped after one re-read.
 
-The ONLINE step keeps a watermark of its own, on `last_seen` rather than on ids
-(`heard_until_next`). `last_seen` is the ingest's receive time, stamped before the batch's
-transaction begins, so no snapshot of the database can say which values may still
-arrive: a batch may commit after a pass with a `last_seen` below anything that pass saw.
-The watermark therefore stays an overlap behind the time the pass began, which covers a
-batch committed within that overlap of its receipt; a later one is found by the periodic
-full scan.
-
 The bookkeeping here is pure; `transactions_in_progress` is the one database read.
 """
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -105,19 +96,6 @@ def advance(
         position = top
     dropped = max(0, len(gaps) - max_gaps)
     return Advance(Watermark(position, tuple(gaps[dropped:])), dropped_unsettled=dropped)
-
-
-def heard_until_next(*, scan_started: datetime, overlap: timedelta, oldest_pending: datetime | None) -> datetime:
-    """The `last_seen` up to which every OFFLINE device has been judged, after a scan begun at `scan_started`.
-
-    `oldest_pending` is the oldest `last_seen` among devices still due once the scan is
-    over (locked by another worker, which may yet roll back, or beyond this pass's
-    statements): the watermark stays below it so that the next pass reads them again.
-    """
-    mark = scan_started - overlap
-    if oldest_pending is not None:
-        mark = min(mark, oldest_pending - timedelta(microseconds=1))
-    return mark
 
 
 def parse_pg_snapshot(text: str) -> frozenset[int]:

@@ -4,6 +4,12 @@ from django.db import models
 from devices.ids import DEVICE_ID_MAX_LENGTH, validate_device_id
 
 
+# An OFFLINE device that has sent since the worker recorded it OFFLINE, or has no record.
+HEARD_AGAIN = models.Q(status="OFFLINE") & (
+    models.Q(offline_last_seen__isnull=True) | models.Q(last_seen__gt=models.F("offline_last_seen"))
+)
+
+
 class Device(models.Model):
     """A device, keyed by the id it publishes under (devices/{device_id}/telemetry)."""
 
@@ -44,6 +50,10 @@ class Device(models.Model):
     latest_temperature = models.FloatField(null=True, blank=True, editable=False)
     latest_humidity = models.FloatField(null=True, blank=True, editable=False)
     latest_battery = models.FloatField(null=True, blank=True, editable=False)
+    # Kept by the alert worker: the last_seen an OFFLINE device had when the worker marked
+    # it OFFLINE (or adopted it, set OFFLINE by hand); empty while none is recorded. A
+    # last_seen beyond it means the device has sent again.
+    offline_last_seen = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["device_id"]
@@ -54,6 +64,12 @@ class Device(models.Model):
             models.Index(fields=["key_hash"], name="device_key_hash", condition=~models.Q(key_hash="")),
             # Serves the worker's will query: link_state = 'offline' and status = 'ONLINE'.
             models.Index(fields=["link_state", "status"], name="device_link_state_status"),
+            # Holds exactly the devices the worker's ONLINE step has to act on: OFFLINE ones
+            # heard since they went OFFLINE, or with no transition recorded. A quiet pass reads
+            # it empty, whatever the fleet's size; an ONLINE device's update never writes it.
+            # On `status`, so that SQLite's planner, which has no statistics, takes its
+            # `status = ?` here rather than on device_status_last_seen.
+            models.Index(fields=["status"], name="device_heard_again", condition=HEARD_AGAIN),
             # Serves the device list's name-prefix search (`search=`): LIKE 'x%' on PostgreSQL
             # needs the pattern operator class unless the database collation is C.
             models.Index(fields=["name"], name="device_name_prefix", opclasses=["varchar_pattern_ops"]),

@@ -49,3 +49,25 @@ def test_existing_alerts_get_a_status_a_severity_and_cleared_at():
         }
     finally:
         migrate_to_latest()
+
+
+def test_the_recorded_offline_last_seen_moves_to_its_device_and_back():
+    before = [("alerts", "0007_alert_indexes_for_raising"), ("devices", "0005_latest_reading")]
+    after = [("alerts", "0008_offline_last_seen_on_the_device")]
+    apps = migrate_to(before)
+    try:
+        Device = apps.get_model("devices", "Device")
+        State = apps.get_model("alerts", "DeviceAlertState")
+        now = timezone.now()
+        away = Device.objects.create(device_id="away", last_seen=now, status="OFFLINE")
+        here = Device.objects.create(device_id="here", last_seen=now)
+        State.objects.create(device=away, offline_since=now, offline_last_seen=now - timedelta(minutes=5))
+        State.objects.create(device=here)
+        apps = migrate_to(after)
+        recorded = dict(apps.get_model("devices", "Device").objects.values_list("pk", "offline_last_seen"))
+        assert recorded == {"away": now - timedelta(minutes=5), "here": None}
+        apps = migrate_to(before)
+        recorded = dict(apps.get_model("alerts", "DeviceAlertState").objects.values_list("pk", "offline_last_seen"))
+        assert recorded == {"away": now - timedelta(minutes=5), "here": None}
+    finally:
+        migrate_to_latest()

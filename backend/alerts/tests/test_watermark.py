@@ -1,7 +1,5 @@
 """The watermark's gap bookkeeping, without a database."""
-from datetime import UTC, datetime, timedelta
-
-from alerts.watermark import Gap, Watermark, advance, heard_until_next, missing_ranges, parse_pg_snapshot
+from alerts.watermark import Gap, Watermark, advance, missing_ranges, parse_pg_snapshot
 
 NONE = frozenset()
 
@@ -68,12 +66,3 @@ def test_gaps_survive_a_json_round_trip():
 def test_a_postgresql_snapshot_gives_its_running_transactions():
     assert parse_pg_snapshot("100:105:100,102") == frozenset({100, 102})
     assert parse_pg_snapshot("100:100:") == frozenset()
-
-
-def test_the_heard_watermark_stays_an_overlap_behind_the_scan_and_below_any_device_still_due():
-    scan = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
-    overlap = timedelta(seconds=10)
-    assert heard_until_next(scan_started=scan, overlap=overlap, oldest_pending=None) == scan - overlap
-    pending = scan - timedelta(seconds=30)
-    assert heard_until_next(scan_started=scan, overlap=overlap, oldest_pending=pending) < pending
-    assert heard_until_next(scan_started=scan, overlap=overlap, oldest_pending=scan) == scan - overlap

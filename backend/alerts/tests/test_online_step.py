@@ -1,4 +1,4 @@
-"""The ONLINE step reads only devices heard since its watermark, and still brings every device back once."""
+"""The ONLINE step reads only the devices it has to act on, and brings every device back once."""
 import threading
 import time
 from datetime import timedelta
@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from alerts import services
-from alerts.models import Alert, DeviceAlertState, HeardWatermark
+from alerts.models import Alert, DeviceAlertState
 from devices.models import Device
 from devtools.factories import make_device
 from devtools.query_plans import plans_of
@@ -21,8 +21,8 @@ def at(seconds: float):
 
 
 def online_pass(seconds: float) -> int:
-    """The ONLINE step of a pass begun `seconds` after T0."""
-    return services.devices_mark_heard_online(now=at(seconds))
+    """The ONLINE step of a pass `seconds` after T0 (one statement of it); the alerts it raised."""
+    return services.devices_mark_online(now=at(seconds)).alerts
 
 
 def offline_device(device_id: str = "d1") -> None:
@@ -46,57 +46,50 @@ def status_of(device_id: str = "d1") -> str:
 
 
 @pytest.mark.django_db
-class TestOnlineWatermark:
+class TestOnlineStep:
     def test_a_device_that_sends_again_after_going_offline_comes_back_online_exactly_once(self):
-        online_pass(0)  # the first pass ever looks at every OFFLINE device and sets the watermark
         offline_device()
+        assert Device.objects.get(pk="d1").offline_last_seen == at(-100)
+        assert online_pass(1) == 0
         heard("d1", 5)
         for seconds in (6, 7, 8, 20):
             online_pass(seconds)
         assert status_of() == Device.Status.ONLINE
         assert online_alerts() == 1
         assert DeviceAlertState.objects.get(pk="d1").offline_since is None
+        assert Device.objects.get(pk="d1").offline_last_seen is None
 
-    def test_a_batch_committed_after_the_pass_but_within_the_overlap_brings_its_device_back(self):
-        online_pass(0)
+    def test_a_batch_received_long_before_it_commits_still_brings_its_device_back_at_the_next_pass(self):
         offline_device()
-        online_pass(20)
-        assert HeardWatermark.objects.get().heard_until == at(20) - services.HEARD_OVERLAP
-        heard("d1", 15)  # received before the pass at 20 s, committed after it
-        online_pass(21)
+        online_pass(3600)
+        heard("d1", 5)  # received an hour before the pass that follows its commit
+        online_pass(3601)
         assert status_of() == Device.Status.ONLINE
         assert online_alerts() == 1
 
-    def test_a_batch_committed_later_than_the_overlap_waits_for_the_next_full_scan(self):
-        online_pass(0)
+    def test_a_reading_older_than_the_one_recorded_at_the_flip_does_not_bring_it_back(self):
         offline_device()
-        online_pass(20)
-        heard("d1", 5)  # received 15 s before the pass at 20 s, committed after it
-        online_pass(21)
-        online_pass(30)
-        assert status_of() == Device.Status.OFFLINE  # behind the watermark: the passes do not read it
-        online_pass(services.HEARD_FULL_SCAN_EVERY.total_seconds())
-        online_pass(61)
-        assert status_of() == Device.Status.ONLINE
-        assert online_alerts() == 1
-
-    def test_a_device_set_offline_by_hand_is_adopted_by_the_full_scan_then_comes_back(self):
-        make_device("d1", last_seen=at(-30))
-        online_pass(0)
-        Device.objects.filter(pk="d1").update(status=Device.Status.OFFLINE)  # the admin
-        online_pass(services.HEARD_FULL_SCAN_EVERY.total_seconds())
-        assert DeviceAlertState.objects.get(pk="d1").offline_since is not None
+        heard("d1", -200)
+        online_pass(1)
         assert status_of() == Device.Status.OFFLINE
-        heard("d1", 61)
-        online_pass(62)
+        assert online_alerts() == 0
+
+    def test_a_device_set_offline_by_hand_is_adopted_at_the_next_pass_then_comes_back(self):
+        make_device("d1", last_seen=at(-30))
+        Device.objects.filter(pk="d1").update(status=Device.Status.OFFLINE)  # the admin
+        online_pass(1)
+        assert DeviceAlertState.objects.get(pk="d1").offline_since == at(1)
+        assert Device.objects.get(pk="d1").offline_last_seen == at(-30)
+        assert status_of() == Device.Status.OFFLINE
+        assert online_alerts() == 0
+        heard("d1", 2)
+        online_pass(3)
         assert status_of() == Device.Status.ONLINE
         assert online_alerts() == 1
 
     def test_a_step_that_fails_mid_transaction_leaves_the_device_to_the_next_pass(self, monkeypatch):
-        online_pass(0)
         offline_device()
         heard("d1", 5)
-        before = HeardWatermark.objects.get().heard_until
 
         def crash(*args, **kwargs):
             raise RuntimeError("killed")
@@ -106,34 +99,28 @@ class TestOnlineWatermark:
             with pytest.raises(RuntimeError):
                 online_pass(30)
         assert status_of() == Device.Status.OFFLINE
-        assert HeardWatermark.objects.get().heard_until == before
         online_pass(31)
         assert status_of() == Device.Status.ONLINE
         assert online_alerts() == 1
 
-    def test_a_quiet_pass_reads_the_devices_heard_since_the_watermark_by_the_status_last_seen_index(self):
-        online_pass(0)
-        offline_device()
-        plans = plans_of(lambda: online_pass(1), containing='"last_seen" >')
-        assert len(plans) == 1, plans  # the oldest due past the watermark: none, so nothing else
-        for plan in plans:
-            if connection.vendor == "sqlite":
-                assert "device_status_last_seen" in plan, plan
-            else:
-                assert "Seq Scan" not in plan or "device_status_last_seen" in plan, plan
+    def test_a_quiet_step_reads_only_the_partial_index_of_devices_heard_again(self):
+        for n in range(50):
+            offline_device(f"d{n:02d}")
+        make_device("on", last_seen=at(0))
+        plans = plans_of(lambda: online_pass(1), containing='"offline_last_seen"')
+        assert len(plans) == 1, plans  # nothing in the index: the step stops at its first read
+        assert "device_heard_again" in plans[0], plans
 
 
 @pytest.mark.django_db(transaction=True)
-class TestOnlineWatermarkConcurrent:
-    def test_a_device_locked_by_a_worker_that_is_then_killed_is_not_left_behind_the_watermark(self, other_writer):
-        online_pass(0)
+class TestOnlineStepConcurrent:
+    def test_a_device_locked_by_a_worker_that_is_then_killed_is_flipped_at_the_next_pass(self, other_writer):
         offline_device()
         heard("d1", 5)
         with other_writer.cursor() as cursor:  # another worker's step holds the row, mid-transaction
             cursor.execute(f"SELECT 1 FROM {Device._meta.db_table} WHERE device_id = 'd1' FOR UPDATE")
         online_pass(30)
         assert status_of() == Device.Status.OFFLINE
-        assert HeardWatermark.objects.get().heard_until < at(5)
         other_writer.rollback()  # that worker is killed: its flip never happens
         online_pass(40)
         assert status_of() == Device.Status.ONLINE
@@ -151,7 +138,7 @@ class TestOnlineWatermarkConcurrent:
             try:
                 deadline = time.monotonic() + 30
                 while Device.objects.filter(status=Device.Status.OFFLINE).exists() and time.monotonic() < deadline:
-                    services.devices_mark_heard_online()
+                    services.devices_mark_online(now=timezone.now(), limit=50)
             except Exception as error:  # reported below, in the test's thread
                 errors.append(error)
             finally:
