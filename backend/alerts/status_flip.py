@@ -30,16 +30,16 @@ def devices_flip_status(
     quote = connection.ops.quote_name
     column = lambda name: quote(Device._meta.get_field(name).column)  # noqa: E731
     status, pk = column("status"), quote(Device._meta.pk.column)
-    assignments, values = f"{status} = %s", [new]
+    assignments, params = f"{status} = %s", [new]
     if new == Device.Status.OFFLINE:
         assignments += f", {column('offline_last_seen')} = COALESCE({column('last_seen')}, %s)"
-        values.append(connection.ops.adapt_datetimefield_value(NEVER_SEEN))
+        params.append(connection.ops.adapt_datetimefield_value(NEVER_SEEN))
     # The status test stays inside the picked rows' query: beside the IN, SQLite would walk
     # the (status, last_seen) index over every device of that status instead of the keys.
     sql = (f"UPDATE {quote(Device._meta.db_table)} SET {assignments} WHERE {pk} IN ({picked_sql}) "
            f"RETURNING {pk}, {', '.join(column(name) for name in columns)}")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, *picked_params])
+        cursor.execute(sql, [*params, *picked_params])
         rows = cursor.fetchall()
     return [(device_id, *map(_aware, values)) for device_id, *values in rows]
 
